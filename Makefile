@@ -1,0 +1,41 @@
+# 商会助手 — the two commands of the quick start are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-pg bench lint init clean
+
+$(STAMP): requirements.txt
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { echo "python3-venv is missing: sudo apt-get install -y python3-venv"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+## Serve the bot with embedded Redis, SQLite, the WeChat API sandbox and a worker.
+run: $(STAMP)
+	$(PY) -m bot.launcher
+
+## Create/migrate the database and load starter content.
+init: $(STAMP)
+	$(VENV)/bin/flask --app wsgi init
+
+## The whole test suite (SQLite; set TEST_DATABASE_URL for PostgreSQL).
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-pg: $(STAMP)
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(PY) -m pytest -q
+
+## Throughput and latency benchmark (gunicorn + wrk); prints a table.
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) instance

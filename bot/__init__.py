@@ -1,0 +1,132 @@
+"""商会助手: the application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from bot import config as defaults
+from bot.settings import (
+    check_production,
+    instance_secret_key,
+    normalise_db_url,
+    read_dotenv,
+    settings_from_env,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = ROOT / "templates"
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build a configured app. Tests pass ``overrides``; deployments set environment variables."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(TEMPLATES_DIR),
+    )
+    app.config.from_object(defaults)
+    app.config.update(settings_from_env(os.environ, read_dotenv(ROOT / ".env")))
+    app.config.update(overrides or {})
+    if not app.config.get("SECRET_KEY"):
+        if app.config.get("ENV") == "production":
+            app.config["SECRET_KEY"] = ""  # check_production refuses below
+        else:
+            app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    check_production(app.config)
+    if not app.config.get("REDIS_URL"):
+        from bot.embedded import ensure_embedded_redis
+
+        app.config["REDIS_URL"] = ensure_embedded_redis(app.instance_path)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(
+        app.config.get("DATABASE_URL"), app.instance_path
+    )
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config["MAX_CONTENT_LENGTH"] = app.config["WEBHOOK_MAX_BODY_BYTES"]
+    app.config["JSON_AS_ASCII"] = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_handlers(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    # Alembic announces every plugin at INFO; jieba prints its cache loading.
+    for noisy in ("alembic.runtime.plugins", "jieba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    from bot.extensions import db, migrate, redis_ext
+    from bot.jobs import jobs_ext
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    redis_ext.init_app(app)
+    jobs_ext.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from bot import health, webhook
+
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(health.bp)
+    if app.config.get("ENV") != "production":
+        from bot import dev
+
+        app.register_blueprint(dev.bp)
+
+
+def register_handlers(app: Flask) -> None:
+    """Freeze the intent registry and build the webhook's runtime objects."""
+    import handlers
+    from bot.channel import WeChatChannel
+    from bot.conversation import Dispatcher
+    from bot.deliveries import Ledger
+    from bot.dispatch import Registry
+    from bot.keyword_nlu import KeywordNLU
+    from bot.webhook import Runtime
+
+    cfg = app.config
+    intents = tuple(cfg.get("HANDLERS") or handlers.ALL)
+    registry = Registry(intents)
+    org = {k[4:].lower(): str(v) for k, v in cfg.items() if k.startswith("ORG_")}
+    nlu = KeywordNLU(registry)
+    dispatcher = Dispatcher(registry, nlu, config=cfg, org=org)
+    channel = WeChatChannel(
+        cfg["WECHAT_TOKEN"],
+        cfg["WECHAT_APP_ID"],
+        cfg.get("WECHAT_AES_KEY") or "",
+        int(cfg["WEBHOOK_TIMESTAMP_WINDOW_SECONDS"]),
+    )
+    ledger = Ledger(
+        app.extensions["redis"],
+        dedup_ttl=int(cfg["DEDUP_TTL_SECONDS"]),
+        nonce_ttl=2 * int(cfg["WEBHOOK_TIMESTAMP_WINDOW_SECONDS"]),
+        state_ttl=int(cfg["DIALOGUE_TTL_SECONDS"]) + 24 * 3600,
+        windows={"msg": tuple(cfg["PUSH_WINDOW_MESSAGE"]), "evt": tuple(cfg["PUSH_WINDOW_EVENT"])},
+    )
+    app.extensions["registry"] = registry
+    app.extensions["dispatcher"] = dispatcher
+    app.extensions["webhook"] = Runtime(app, channel, ledger, dispatcher)
+
+
+def register_commands(app: Flask) -> None:
+    from bot import cli
+
+    cli.register(app)

@@ -1,0 +1,176 @@
+"""The WeChat side of the webhook: signatures, freshness, AES envelopes, parsing, replies.
+
+The view in ``bot.webhook`` never handles crypto parameters itself; it asks this module to
+``verify`` a request, ``open`` its body into an :class:`Inbound`, and ``seal`` a reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import xmltodict
+from wechatpy import parse_message
+from wechatpy.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException
+from wechatpy.replies import TextReply
+
+# Any DTD or entity declaration is refused before parsing: WeChat never sends one, and
+# expanding entities is the classic XML bomb.
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class Rejected(Exception):
+    """The request is refused with an HTTP status; ``reason`` goes to the log only."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def signature(*parts: str) -> str:
+    """WeChat's signature: SHA-1 of the lexicographically sorted parts, concatenated."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message or event from a member, independent of wechatpy's classes."""
+
+    msg_type: str  # text, voice, image, video, shortvideo, location, link, file, event
+    openid: str
+    account: str  # ToUserName: our official account
+    create_time: int
+    msg_id: str = ""
+    event: str = ""  # lower case: subscribe, click, ...
+    event_key: str = ""
+    text: str = ""  # Content, or the voice Recognition
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def dedup_key(self) -> str:
+        # WeChat's retry identity: MsgId for messages; events carry no MsgId, so
+        # FromUserName + CreateTime (+ Event/EventKey, which two events in one second differ in).
+        if self.msg_type != "event" and self.msg_id:
+            return f"m:{self.openid}:{self.msg_id}"
+        return f"e:{self.openid}:{self.create_time}:{self.event}:{self.event_key}"
+
+
+def to_inbound(xml: str) -> Inbound:
+    """Parse plaintext message XML with wechatpy into an :class:`Inbound`."""
+    message = parse_message(xml)
+    data: Mapping[str, Any] = message._data  # the raw fields, incl. types wechatpy lacks
+    msg_type = str(data.get("MsgType", "")).lower()
+    event = str(data.get("Event", "")).lower() if msg_type == "event" else ""
+    if event == "subscribe_scan":
+        event = "subscribe"  # wechatpy splits scan-to-follow out; for us it is a follow
+    event_key = str(data.get("EventKey") or "")
+    if msg_type == "voice":
+        text = str(data.get("Recognition") or "")
+    else:
+        text = str(data.get("Content") or "")
+    # MASSSENDJOBFINISH spells the id MsgID, other messages MsgId.
+    msg_id = str(data.get("MsgId") or data.get("MsgID") or "")
+    try:
+        create_time = int(data.get("CreateTime") or 0)
+    except (TypeError, ValueError):
+        create_time = 0
+    return Inbound(
+        msg_type=msg_type,
+        openid=str(data.get("FromUserName") or ""),
+        account=str(data.get("ToUserName") or ""),
+        create_time=create_time,
+        msg_id=msg_id,
+        event=event,
+        event_key=event_key,
+        text=text,
+        fields=dict(data),
+    )
+
+
+class WeChatChannel:
+    """Verification, decryption and reply sealing for one official account."""
+
+    def __init__(self, token: str, app_id: str, aes_key: str = "", window: int = 300) -> None:
+        self.token = token
+        self.app_id = app_id
+        self.window = window
+        self.crypto = WeChatCrypto(token, aes_key, app_id) if aes_key else None
+
+    # -- request checks -------------------------------------------------------------------
+    def verify(self, args: Mapping[str, str], now: float | None = None) -> None:
+        """Check ``signature`` (constant time) and the timestamp window, or raise 403."""
+        sig = args.get("signature", "")
+        timestamp = args.get("timestamp", "")
+        nonce = args.get("nonce", "")
+        if not (sig and timestamp and nonce):
+            raise Rejected(403, "missing signature parameters")
+        # wechatpy's check_signature compares with ==; a timing-safe compare costs nothing.
+        if not hmac.compare_digest(signature(self.token, timestamp, nonce), sig):
+            raise Rejected(403, "bad signature")
+        try:
+            skew = abs((now if now is not None else time.time()) - int(timestamp))
+        except ValueError:
+            raise Rejected(403, "bad timestamp") from None
+        if skew > self.window:
+            raise Rejected(403, f"stale timestamp ({skew:.0f} s)")
+
+    def open(self, body: bytes, args: Mapping[str, str]) -> tuple[Inbound, bool]:
+        """Decrypt (safe/compatible mode) and parse; also say whether it was sealed."""
+        if not body.strip():
+            raise Rejected(400, "empty body")
+        if _DTD.search(body):
+            raise Rejected(400, "DTD or entity declaration")
+        encrypted = args.get("encrypt_type", "raw") == "aes"
+        try:
+            if encrypted:
+                xml = self._decrypt(body, args)
+            else:
+                xml = body.decode("utf-8")
+            return to_inbound(xml), encrypted
+        except Rejected:
+            raise
+        except Exception as exc:  # expat, unicode, missing fields: all a malformed body
+            raise Rejected(400, f"malformed body: {type(exc).__name__}") from None
+
+    def _decrypt(self, body: bytes, args: Mapping[str, str]) -> str:
+        if self.crypto is None:
+            raise Rejected(400, "encrypted message but no WECHAT_AES_KEY configured")
+        envelope = xmltodict.parse(body, disable_entities=True)["xml"]
+        encrypt = envelope.get("Encrypt") if isinstance(envelope, dict) else None
+        if not encrypt:
+            raise Rejected(400, "no Encrypt element")
+        expected = signature(self.token, args.get("timestamp", ""), args.get("nonce", ""), encrypt)
+        if not hmac.compare_digest(expected, args.get("msg_signature", "")):
+            raise Rejected(403, "bad msg_signature")
+        try:
+            plain = PrpCrypto(self.crypto.key).decrypt(encrypt, self.app_id)
+        except InvalidAppIdException:
+            raise Rejected(403, "AppId in envelope does not match") from None
+        decrypted = plain.decode("utf-8") if isinstance(plain, bytes) else str(plain)
+        if _DTD.search(decrypted.encode()):
+            raise Rejected(400, "DTD inside envelope")
+        return decrypted
+
+    # -- replies --------------------------------------------------------------------------
+    @staticmethod
+    def text_reply_xml(message: Inbound, content: str) -> str:
+        """The passive text reply as plaintext XML (stored for retries, sealed per request)."""
+        # wechatpy writes content into CDATA without escaping; a "]]>" in user or KB text
+        # would end the section early, so split it across two sections.
+        safe = content.replace("]]>", "]]]]><![CDATA[>")
+        reply = TextReply(source=message.account, target=message.openid, content=safe)
+        return str(reply.render())
+
+    def seal(self, xml: str, args: Mapping[str, str], encrypted: bool) -> str:
+        """Encrypt the reply when the request was encrypted; plaintext otherwise."""
+        if not encrypted or self.crypto is None:
+            return xml
+        nonce = args.get("nonce", "") or "nonce"
+        return str(self.crypto.encrypt_message(xml, nonce, str(int(time.time()))))

@@ -1,0 +1,116 @@
+"""Command-line interface: ``flask init``, ``flask chat``, ``flask worker``, ``flask wechat …``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+log = logging.getLogger(__name__)
+wechat_cli = AppGroup("wechat", help="The WeChat side: API sandbox and menu.")
+menu_cli = AppGroup("menu", help="The official account's menu (bot/menu.yaml).")
+wechat_cli.add_command(menu_cli)
+
+MENU_FILE = Path(__file__).with_name("menu.yaml")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(init_command)
+    app.cli.add_command(chat_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(wechat_cli)
+
+
+@click.command("init")
+def init_command() -> None:
+    """Create or migrate the database and load starter content where it is empty."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    from bot import seed
+
+    for line in seed.load_all():
+        click.echo(line)
+    click.echo("database ready")
+
+
+@click.command("chat")
+@click.option("--user", default="dev-user", help="The member's openid.")
+@click.option("--stdin", "from_stdin", is_flag=True, help="One message a line; print each reply.")
+@click.option("--aes", is_flag=True, help="Send in safe (AES) mode when a key is configured.")
+def chat_command(user: str, from_stdin: bool, aes: bool) -> None:
+    """Talk to the bot through the real webhook (signed XML), as WeChat would."""
+    from bot.devchat import Conversation
+
+    convo = Conversation(current_app, user, encrypt=aes)
+    if from_stdin:
+        for line in sys.stdin:
+            text = line.rstrip("\n")
+            if not text:
+                continue
+            for reply in convo.say(text):
+                click.echo(reply)
+            click.echo("")
+        return
+    click.echo(f"与商会助手对话（用户 {user}）。/follow 关注，/click KEY 点菜单，Ctrl-D 退出。")
+    while True:
+        try:
+            text = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            click.echo("")
+            return
+        if not text.strip():
+            continue
+        for reply in convo.say(text):
+            click.echo(reply)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker_command(burst: bool) -> None:
+    """Run a background-job worker (RQ) on the app's queue."""
+    from rq import Worker
+
+    queue = current_app.extensions["rq"]
+    worker = Worker([queue], connection=queue.connection)
+    worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+
+
+@wechat_cli.command("sandbox")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5001, type=int)
+def sandbox_command(host: str, port: int) -> None:
+    """Serve the local WeChat API sandbox (records calls, injects faults)."""
+    from bot.sandbox import run_sandbox
+
+    click.echo(f"WeChat API sandbox on http://{host}:{port}/cgi-bin/ (calls: /_sandbox/)")
+    run_sandbox(host, port)
+
+
+def load_menu() -> dict[str, Any]:
+    import yaml
+
+    data: dict[str, Any] = yaml.safe_load(MENU_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+@menu_cli.command("push")
+def menu_push() -> None:
+    """Publish bot/menu.yaml as the account's menu."""
+    from bot.jobs import wechat_api
+
+    menu = load_menu()
+    result = wechat_api().menu.create(menu)
+    click.echo(json.dumps(result, ensure_ascii=False))
+
+
+@menu_cli.command("show")
+def menu_show() -> None:
+    """Print the menu as WeChat will receive it."""
+    click.echo(json.dumps(load_menu(), ensure_ascii=False, indent=2))

@@ -1,0 +1,53 @@
+"""Non-secret defaults; the factory layers the environment and explicit overrides on top."""
+
+# Development placeholders. ``create_app`` refuses to start in production with either of
+# these, because a guessable token lets anyone forge WeChat messages and admin sessions.
+DEV_WECHAT_TOKEN = "dev-token"
+DEV_SECRET_KEY = "dev-secret-key"
+
+ENV = "development"  # "production" turns on the fail-fast checks
+WECHAT_TOKEN = DEV_WECHAT_TOKEN
+WECHAT_APP_ID = "wx-dev-appid"
+WECHAT_APP_SECRET = "dev-app-secret"
+WECHAT_AES_KEY = ""
+WECHAT_API_BASE = "https://api.weixin.qq.com/cgi-bin/"
+# The original account id (gh_...) is what replies carry as FromUserName.
+WECHAT_ACCOUNT_ID = "gh_shanghui_dev"
+DATABASE_URL = ""
+REDIS_URL = ""
+SECRET_KEY = ""
+
+# Seconds a signed request may differ from our clock before it is treated as a replay.
+WEBHOOK_TIMESTAMP_WINDOW_SECONDS = 300
+# WeChat hangs up after 5 s; answer `success` before that and push the reply later.
+WEBHOOK_REPLY_BUDGET_SECONDS = 4.0
+WEBHOOK_MAX_BODY_BYTES = 64 * 1024
+# WeChat retries for ~15 s; keep finished replies a little longer than that.
+DEDUP_TTL_SECONDS = 300
+DIALOGUE_TTL_SECONDS = 30 * 60
+REPLY_MAX_BYTES = 2000
+
+# Customer-service windows (WeChat rules): a user message opens 5 pushes within 48 h,
+# a menu click, follow or scan opens 3 pushes within 1 minute.
+PUSH_WINDOW_MESSAGE = (5, 48 * 3600)
+PUSH_WINDOW_EVENT = (3, 60)
+
+CONVLOG_FLUSH_SECONDS = 1.0
+CONVLOG_BATCH = 500
+
+RQ_QUEUE = "bot"
+
+# The organisation's facts that differ per city; answers and replies read them as ``org.*``.
+ORG_NAME = "示范市工商业联合会"
+ORG_SHORT_NAME = "示范市工商联"
+ORG_BOT_NAME = "商会助手"
+ORG_PHONE = "0000-12345678"
+ORG_ADDRESS = "示范市人民路 1 号市民中心 5 楼"
+ORG_OFFICE_HOURS = "工作日 9:00–12:00，14:00–17:30"
+ORG_EMAIL = "service@example.org"
+ORG_CHAMBER_DEPT = "商会工作部"
+ORG_LEGAL_DEPT = "法律维权部"
+ORG_ECONOMIC_DEPT = "经济服务部"
+ORG_MEDIATION_COMMITTEE = "示范市商会人民调解委员会"
+# Office hours for the human hand-off: weekdays (0 = Monday) and local hours.
+ORG_TIMEZONE = "Asia/Shanghai"

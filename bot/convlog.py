@@ -1,0 +1,145 @@
+"""The conversation log, written in batches off the request path.
+
+The webhook appends one JSON line per turn to the Redis list ``bot:convlog`` (inside the
+pipeline it sends anyway); a daemon thread in each process drains up to ``CONVLOG_BATCH``
+lines a second into SQL in one transaction. A synchronous commit per message would cost the
+greeting path most of its throughput. LPOP with a count is atomic, so several processes
+draining at once never write a line twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import redis
+from flask import Flask
+
+from bot.extensions import db
+from bot.models import ConversationLog
+
+log = logging.getLogger(__name__)
+
+_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)(\d{3,4})(\d{4})(?!\d)")
+
+
+def mask_phones(text: str) -> str:
+    """Mask the middle digits of mobile and landline numbers (logs must not hold them)."""
+    text = _PHONE.sub(r"\1****\3", text)
+    return _LANDLINE.sub(r"\1****\3", text)
+
+
+def entry(
+    *,
+    openid: str,
+    msg_type: str,
+    text: str,
+    reply: str,
+    intent: str | None,
+    confidence: float | None,
+    handler: str | None,
+    latency_ms: float,
+    delivery: str = "passive",
+) -> dict[str, Any]:
+    return {
+        "at": time.time(),
+        "openid": openid,
+        "msg_type": msg_type,
+        "text": mask_phones(text[:2000]),
+        "reply": mask_phones(reply[:2000]),
+        "intent": intent,
+        "confidence": confidence,
+        "handler": handler,
+        "latency_ms": round(latency_ms, 2),
+        "delivery": delivery,
+    }
+
+
+def to_row(data: dict[str, Any]) -> ConversationLog:
+    return ConversationLog(
+        at=datetime.utcfromtimestamp(float(data.get("at", time.time()))),
+        openid=str(data.get("openid", ""))[:64],
+        msg_type=str(data.get("msg_type", ""))[:20],
+        text=str(data.get("text", "")),
+        reply=str(data.get("reply", "")),
+        intent=data.get("intent"),
+        confidence=data.get("confidence"),
+        handler=data.get("handler"),
+        latency_ms=data.get("latency_ms"),
+        delivery=str(data.get("delivery", "passive"))[:12],
+    )
+
+
+def flush(client: redis.Redis, batch: int = 500) -> int:
+    """Move up to ``batch`` lines from Redis to SQL; call inside an app context."""
+    lines = client.lpop("bot:convlog", batch)
+    if not lines:
+        return 0
+    rows = []
+    for line in lines:  # type: ignore[union-attr]
+        try:
+            rows.append(to_row(json.loads(line)))
+        except (ValueError, TypeError):
+            log.warning("dropping an unreadable conversation-log line")
+    try:
+        db.session.add_all(rows)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        # Put them back so the next flush tries again; the log is not worth losing.
+        client.rpush("bot:convlog", *lines)  # type: ignore[misc]
+        raise
+    finally:
+        db.session.remove()
+    return len(rows)
+
+
+def write_now(data: dict[str, Any]) -> None:
+    """Direct write, for when Redis is down (degraded mode)."""
+    try:
+        db.session.add(to_row(data))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("conversation log write failed")
+
+
+class Flusher:
+    """Per-process daemon thread draining the log; started lazily after gunicorn forks."""
+
+    def __init__(self) -> None:
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def ensure_started(self, app: Flask) -> None:
+        import os
+
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            thread = threading.Thread(target=self._run, args=(app,), daemon=True, name="convlog")
+            thread.start()
+
+    def _run(self, app: Flask) -> None:
+        interval = float(app.config["CONVLOG_FLUSH_SECONDS"])
+        batch = int(app.config["CONVLOG_BATCH"])
+        while not self._stop.wait(interval):
+            try:
+                with app.app_context():
+                    while flush(app.extensions["redis"], batch) >= batch:
+                        pass
+            except Exception as exc:
+                log.warning("conversation log flush failed (%s); will retry", exc)

@@ -1,0 +1,120 @@
+"""Routing a member's message to the handler that answers it.
+
+Precedence (issue 4): menu key → global commands (取消, 帮助, 人工, 返回, 更多) → the form in
+progress → understanding (NLU) → the intent's handler. Handlers declare what they answer with
+:class:`Intent`; they receive one :class:`Turn` and return a :class:`~bot.replies.Reply`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.channel import Inbound
+from bot.replies import Reply
+from bot.state import DialogueState
+
+log = logging.getLogger(__name__)
+
+HandlerFn = Callable[["Turn"], Reply]
+
+
+@dataclass
+class Notice:
+    """A message for another member, pushed after the turn's transaction commits."""
+
+    openid: str
+    reply: Reply
+
+
+@dataclass
+class Turn:
+    """Everything a handler may use for one message; handlers import nothing else."""
+
+    user_id: str
+    text: str
+    message: Inbound
+    db: Session
+    now: datetime
+    state: DialogueState
+    org: Mapping[str, str]
+    kb: Any = None
+    intent: str = ""
+    confidence: float = 0.0
+    entities: dict[str, Any] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+    def notify(self, openid: str, reply: Reply) -> None:
+        """Queue a message to another member, sent only if this turn commits."""
+        self.notices.append(Notice(openid, reply))
+
+
+class Intent:
+    """A named thing members want, with what triggers it and the function that answers it."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        menu_keys: tuple[str, ...] = (),
+        commands: tuple[str, ...] = (),
+        events: tuple[str, ...] = (),
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.menu_keys = menu_keys
+        self.commands = commands  # exact texts that select this intent ("帮助", "菜单")
+        self.events = events
+        self.run: HandlerFn | None = None
+        self.forms: list[Any] = []
+        self._frozen = False
+
+    def handler(self, fn: HandlerFn) -> HandlerFn:
+        """Record ``fn`` as the intent's handler (like a blueprint, it only records)."""
+        if self._frozen:
+            raise RuntimeError(f"intent {self.name!r} is registered already; decorate earlier")
+        if self.run is not None:
+            raise RuntimeError(f"intent {self.name!r} has two handlers")
+        self.run = fn
+        return fn
+
+    def freeze(self) -> None:
+        if self.run is None:
+            raise RuntimeError(f"intent {self.name!r} has no handler")
+        self._frozen = True
+
+
+class Registry:
+    """The frozen table of intents, menu keys, commands and events."""
+
+    def __init__(self, intents: tuple[Intent, ...]) -> None:
+        self.intents: dict[str, Intent] = {}
+        self.menu: dict[str, Intent] = {}
+        self.commands: dict[str, Intent] = {}
+        self.events: dict[str, Intent] = {}
+        for intent in intents:
+            if intent.name in self.intents:
+                raise RuntimeError(f"intent {intent.name!r} is listed twice in handlers.ALL")
+            intent.freeze()
+            self.intents[intent.name] = intent
+            for table, keys, what in (
+                (self.menu, intent.menu_keys, "menu key"),
+                (self.commands, intent.commands, "command"),
+                (self.events, intent.events, "event"),
+            ):
+                for key in keys:
+                    if key in table:
+                        raise RuntimeError(
+                            f"{what} {key!r} is claimed by {table[key].name!r} and {intent.name!r}"
+                        )
+                    table[key] = intent
+
+    def get(self, name: str) -> Intent | None:
+        return self.intents.get(name)

@@ -1,0 +1,23 @@
+"""Expected refusals a member should see, as opposed to crashes only the log sees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HandlerError(Exception):
+    """A business refusal (session full, already registered): rendered from a template."""
+
+    def __init__(self, template: str, **context: Any) -> None:
+        super().__init__(template)
+        self.template = template
+        self.context = context
+
+
+class Invalid(Exception):
+    """A slot value was not accepted; the template says why, and the form asks again."""
+
+    def __init__(self, template: str, **context: Any) -> None:
+        super().__init__(template)
+        self.template = template
+        self.context = context

@@ -1,0 +1,67 @@
+"""Extension objects, created unbound; ``init_app`` puts per-app state in ``app.extensions``."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import redis
+from flask import Flask, current_app
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+# Named constraints, so Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # WAL lets readers work while a writer commits, and busy_timeout makes concurrent
+    # writers from several gunicorn processes wait instead of failing with "locked".
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+class RedisExtension:
+    """One Redis client per app, with short timeouts so an outage degrades, not hangs."""
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["redis"] = make_redis(app.config["REDIS_URL"])
+
+
+def make_redis(url: str) -> redis.Redis:
+    """A decoding client whose calls fail fast when Redis is down."""
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=0.5,
+        socket_timeout=2.0,
+        health_check_interval=30,
+    )
+
+
+redis_ext = RedisExtension()
+
+
+def redis_client() -> redis.Redis:
+    return cast(redis.Redis, current_app.extensions["redis"])

@@ -1,0 +1,72 @@
+"""Background jobs (RQ on the same Redis): pushes to members and periodic chores.
+
+Jobs run in ``flask worker`` processes, each inside an app context. They are enqueued only
+after the turn's transaction has committed, so a job never refers to a record that a
+rollback took back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from flask import Flask, current_app
+from rq import Queue, Retry
+
+from bot.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class JobsExtension:
+    """RQ needs a Redis client that does not decode responses (job payloads are bytes)."""
+
+    def init_app(self, app: Flask) -> None:
+        connection = redis.Redis.from_url(
+            app.config["REDIS_URL"], socket_connect_timeout=0.5, socket_timeout=5.0
+        )
+        app.extensions["rq"] = Queue(app.config["RQ_QUEUE"], connection=connection)
+
+
+jobs_ext = JobsExtension()
+
+
+def queue() -> Queue:
+    q: Queue = current_app.extensions["rq"]
+    return q
+
+
+def enqueue_push(openid: str, text: str) -> None:
+    """Queue a customer-service push; retried with back-off when WeChat is busy."""
+    if not text:
+        return
+    queue().enqueue(
+        "bot.jobs.push_job", openid, text, retry=Retry(max=4, interval=[2, 10, 60, 600])
+    )
+
+
+def wechat_api() -> Any:
+    from bot.wechat_api import BotWeChatClient
+
+    cfg = current_app.config
+    return BotWeChatClient(
+        cfg["WECHAT_APP_ID"],
+        cfg["WECHAT_APP_SECRET"],
+        base=cfg["WECHAT_API_BASE"],
+        client=current_app.extensions["redis"],
+    )
+
+
+def push_job(openid: str, text: str) -> str:
+    """Deliver ``text`` to ``openid`` now, or hold it for their next message."""
+    from bot.push import push_text
+
+    try:
+        result = push_text(db.session, current_app.extensions["redis"], wechat_api(), openid, text)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    log.info("push to %s: %s", openid, result)
+    return result

@@ -1,0 +1,98 @@
+"""Reply texts: rendered from templates, cleaned to plain text, cut to WeChat's size limit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+
+# Control characters other than newline and tab break some WeChat clients.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|`)")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*", re.MULTILINE)
+_MD_BULLET = re.compile(r"^\s*[-*+]\s+", re.MULTILINE)
+_BLANKS = re.compile(r"\n{3,}")
+# Where a long answer may be cut: after a sentence end or a line break.
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a handler answers: a template and its context, or ready text, or nothing."""
+
+    template: str | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    text: str | None = None
+    silent: bool = False  # answer WeChat with `success`: nothing to say
+
+    @classmethod
+    def nothing(cls) -> Reply:
+        return cls(silent=True)
+
+
+def plain_text(text: str) -> str:
+    """Strip Markdown leftovers and control characters; keep line breaks."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _MD_LINK.sub(r"\1 \2", text)
+    text = _MD_EMPHASIS.sub("", text)
+    text = _MD_HEADING.sub("", text)
+    text = _MD_BULLET.sub("· ", text)
+    text = _CONTROL.sub("", text)
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    return _BLANKS.sub("\n\n", text).strip()
+
+
+def render(reply: Reply, **extra: Any) -> str:
+    """Render a reply to plain text with the organisation's settings as ``org``."""
+    if reply.silent:
+        return ""
+    if reply.text is not None:
+        return plain_text(reply.text)
+    assert reply.template is not None, "a Reply needs a template, text, or silent=True"
+    env = current_app.jinja_env
+    context = {"org": org_settings(), **extra, **reply.context}
+    return plain_text(env.get_template(reply.template).render(context))
+
+
+def render_template_text(name: str, **context: Any) -> str:
+    return render(Reply(name, context))
+
+
+def org_settings() -> dict[str, str]:
+    """The organisation's facts (``ORG_*`` settings) as ``org.name``, ``org.phone`` …"""
+    cached = current_app.extensions.get("org_settings")
+    if cached is None:
+        cached = {
+            key[4:].lower(): str(value)
+            for key, value in current_app.config.items()
+            if key.startswith("ORG_")
+        }
+        current_app.extensions["org_settings"] = cached
+    return dict(cached)
+
+
+def split_for_wechat(text: str, limit: int, more_hint: str) -> tuple[str, str]:
+    """Cut ``text`` so that the first part plus ``more_hint`` fits ``limit`` UTF-8 bytes.
+
+    The cut falls at the last sentence end that fits; the rest is returned for the next
+    message. A text that fits is returned whole with an empty rest.
+    """
+    if len(text.encode()) <= limit:
+        return text, ""
+    budget = limit - len(("\n" + more_hint).encode())
+    head = ""
+    used = 0
+    for piece in _SENTENCE_END.split(text):
+        size = len(piece.encode())
+        if used + size > budget:
+            break
+        head += piece
+        used += size
+    if not head:  # one enormous sentence: cut at a character boundary instead
+        head = text.encode()[:budget].decode("utf-8", "ignore")
+    rest = text[len(head) :].lstrip("\n")
+    return head.rstrip("\n") + "\n" + more_hint, rest

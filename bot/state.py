@@ -1,0 +1,49 @@
+"""Dialogue state: one small versioned JSON record per user in Redis.
+
+Only the dispatcher decides the next state; the delivery ledger writes it, once, at the
+end of a turn, under the user's lock (see ``bot.deliveries``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class DialogueState:
+    active_form: str | None = None
+    requested_slot: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    failures: int = 0  # invalid answers to the requested slot in a row
+    stage: str = "fill"  # fill | confirm | prefill
+    history: list[str] = field(default_factory=list)  # slots answered, for "返回"
+    choices: list[str] = field(default_factory=list)  # numbered options last offered
+    choice_kind: str | None = None  # what a bare number picks: "kb", "slot", ...
+    form_started_at: float = 0.0
+    handoff: bool = False  # a person is handling this conversation
+    touched_at: float = 0.0  # last turn; a form idle past DIALOGUE_TTL_SECONDS has expired
+    version: int = SCHEMA_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> DialogueState:
+        """Load a stored record; an unknown or damaged one starts the user over."""
+        if not raw:
+            return cls()
+        try:
+            data: dict[str, Any] = json.loads(raw)
+            if data.get("version") != SCHEMA_VERSION:
+                return cls()
+            return cls(**data)
+        except (ValueError, TypeError):
+            return cls()
+
+    @property
+    def is_idle(self) -> bool:
+        return self == DialogueState()

@@ -1,0 +1,59 @@
+"""Small talk and navigation: greeting, help, contact, out-of-scope, cancel, welcome.
+
+No slots and no records, except that a follow or scan is recorded by ``bot.events``
+before these run.
+"""
+
+from __future__ import annotations
+
+from bot.dispatch import Intent, Turn
+from bot.replies import Reply
+from bot.state import DialogueState
+
+greeting = Intent("greeting", description="打招呼、寒暄、致谢", commands=("你好", "您好", "谢谢"))
+help_ = Intent("help", description="能做什么、菜单", commands=("帮助", "菜单", "help", "?"),
+               menu_keys=("HELP",))
+contact = Intent("contact", description="联系方式", commands=("联系我们", "联系方式"),
+                 menu_keys=("CONTACT",))
+out_of_scope = Intent("out_of_scope", description="与商会服务无关")
+cancel = Intent("cancel", description="退出当前流程", commands=("取消", "退出", "算了", "不办了"))
+welcome = Intent("welcome", description="关注与扫码", events=("subscribe", "scan"))
+
+_THANKS = ("谢", "感谢", "辛苦", "好的", "收到", "ok", "👍")
+
+
+@greeting.handler
+def say_hello(turn: Turn) -> Reply:
+    if any(word in turn.text for word in _THANKS):
+        return Reply("replies/greeting/thanks.txt")
+    return Reply("replies/greeting/hello.txt")
+
+
+@help_.handler
+def show_help(turn: Turn) -> Reply:
+    return Reply("replies/help/menu.txt")
+
+
+@contact.handler
+def show_contact(turn: Turn) -> Reply:
+    return Reply("replies/contact/info.txt")
+
+
+@out_of_scope.handler
+def decline(turn: Turn) -> Reply:
+    return Reply("replies/out_of_scope/decline.txt")
+
+
+@cancel.handler
+def leave_form(turn: Turn) -> Reply:
+    if turn.state.active_form is None:
+        return Reply("replies/cancel/nothing.txt")
+    turn.state = DialogueState(handoff=turn.state.handoff)
+    return Reply("replies/cancel/cancelled.txt")
+
+
+@welcome.handler
+def welcome_member(turn: Turn) -> Reply:
+    if turn.message.event == "scan":
+        return Reply("replies/welcome/scan.txt")
+    return Reply("replies/welcome/subscribe.txt")
