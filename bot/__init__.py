@@ -82,10 +82,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from bot import health, webhook
+    from bot import health, pages, webhook
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(pages.bp)
     if app.config.get("ENV") != "production":
         from bot import dev
 
@@ -100,6 +101,7 @@ def register_handlers(app: Flask) -> None:
     from bot.deliveries import Ledger
     from bot.dispatch import Registry
     from bot.keyword_nlu import KeywordNLU
+    from bot.knowledge import KnowledgeBase
     from bot.webhook import Runtime
 
     cfg = app.config
@@ -107,7 +109,9 @@ def register_handlers(app: Flask) -> None:
     registry = Registry(intents)
     org = {k[4:].lower(): str(v) for k, v in cfg.items() if k.startswith("ORG_")}
     nlu = KeywordNLU(registry)
-    dispatcher = Dispatcher(registry, nlu, config=cfg, org=org)
+    kb = KnowledgeBase(app)
+    app.extensions["kb"] = kb
+    dispatcher = Dispatcher(registry, nlu, config=cfg, org=org, kb=kb)
     channel = WeChatChannel(
         cfg["WECHAT_TOKEN"],
         cfg["WECHAT_APP_ID"],

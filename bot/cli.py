@@ -25,6 +25,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(chat_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(wechat_cli)
+    from bot.kb_cli import kb_cli
+
+    app.cli.add_command(kb_cli)
 
 
 @click.command("init")

@@ -37,6 +37,11 @@ CONVLOG_BATCH = 500
 
 RQ_QUEUE = "bot"
 
+# Where members' phones reach the app's pages (knowledge-base detail pages, check-in codes).
+PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+# How often each process looks for a newer knowledge-base version in Redis.
+KB_RELOAD_SECONDS = 0.5
+
 # The organisation's facts that differ per city; answers and replies read them as ``org.*``.
 ORG_NAME = "示范市工商业联合会"
 ORG_SHORT_NAME = "示范市工商联"

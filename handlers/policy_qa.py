@@ -1,8 +1,19 @@
-"""Policy questions (政策咨询), answered from the curated knowledge base."""
+"""Policy questions (政策咨询), answered from the curated knowledge base.
+
+Three bands: a confident answer with its source; "您是想问" with numbered choices (a reply
+of the number answers it); or an honest "暂时没有找到", which records the question in
+``unanswered_questions`` for curators.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
 from bot.dispatch import Intent, Turn
+from bot.models import UnansweredQuestion, utcnow
 from bot.replies import Reply
 
 intent = Intent(
@@ -10,14 +21,99 @@ intent = Intent(
     description="政策、办事流程、商会事务等知识性问题",
     menu_keys=("POLICY_ASK", "POLICY_HOT"),
 )
+MAX_CHOICES = 3
 
 
 @intent.handler
 def answer(turn: Turn) -> Reply:
+    kb = turn.kb
     if turn.message.msg_type == "event":
         return Reply("replies/policy_question/ask.txt")
-    if turn.kb is None:
+    if kb is None:
         return Reply("replies/policy_question/none.txt", {"question": turn.text})
-    result = turn.kb.answer_turn(turn)
-    assert isinstance(result, Reply)
-    return result
+    choice = turn.entities.get("choice")
+    if choice is not None and turn.state.choice_kind == intent.name:
+        return _chosen(turn, int(choice))
+    decision = kb.decide(turn.text)
+    reply = reply_for(kb, decision, turn.text, org=turn.org, base_url=_base(turn))
+    if decision.band == "choices":
+        turn.state.choices = [c.topic for c in decision.candidates[:MAX_CHOICES]]
+        turn.state.choice_kind = intent.name
+    elif decision.band == "none":
+        _record_unanswered(turn, decision)
+    return reply
+
+
+def reply_for(
+    kb: Any,
+    decision: Any,
+    question: str,
+    *,
+    org: Any = None,
+    base_url: str = "",
+) -> Reply:
+    """The reply for a retrieval decision (shared with ``flask kb ask``)."""
+    if decision.band == "answer":
+        return answer_reply(kb, decision.topic, org=org, base_url=base_url)
+    if decision.band == "choices":
+        titles = [kb.entry(c.topic).title for c in decision.candidates[:MAX_CHOICES]]
+        return Reply("replies/policy_question/choices.txt", {"titles": titles})
+    return Reply("replies/policy_question/none.txt", {"question": question[:40]})
+
+
+def answer_reply(kb: Any, topic: str, *, org: Any = None, base_url: str = "") -> Reply:
+    from bot.replies import org_settings
+
+    entry = kb.entry(topic)
+    return Reply(
+        "replies/policy_question/answer.txt",
+        {
+            "answer": kb.render_answer(topic, org or org_settings()),
+            "entry": entry,
+            "link": f"{base_url}/kb/{topic}" if base_url and entry.detail else "",
+        },
+    )
+
+
+def _chosen(turn: Turn, number: int) -> Reply:
+    topics = turn.state.choices
+    if not 1 <= number <= len(topics):
+        return Reply("replies/policy_question/bad_choice.txt", {"count": len(topics)})
+    turn.state.choices = []
+    turn.state.choice_kind = None
+    if turn.kb.entry(topics[number - 1]) is None:
+        return Reply("replies/policy_question/none.txt", {"question": ""})
+    return answer_reply(turn.kb, topics[number - 1], org=turn.org, base_url=_base(turn))
+
+
+def _base(turn: Turn) -> str:
+    return str(turn.config.get("PUBLIC_BASE_URL", "")).rstrip("/")
+
+
+def _record_unanswered(turn: Turn, decision: Any) -> None:
+    key = turn.text[:255]
+    best = decision.candidates[0] if decision.candidates else None
+    row = turn.db.execute(
+        select(UnansweredQuestion).where(UnansweredQuestion.normalised == key)
+    ).scalar_one_or_none()
+    if row is not None:
+        row.count += 1
+        row.last_asked_at = utcnow()
+        return
+    try:
+        # A savepoint: if another process inserts the same question first, count it instead.
+        with turn.db.begin_nested():
+            turn.db.add(
+                UnansweredQuestion(
+                    normalised=key,
+                    text=turn.message.text[:2000],
+                    best_topic=best.topic if best else None,
+                    best_score=round(best.score, 4) if best else None,
+                )
+            )
+    except IntegrityError:
+        row = turn.db.execute(
+            select(UnansweredQuestion).where(UnansweredQuestion.normalised == key)
+        ).scalar_one()
+        row.count += 1
+        row.last_asked_at = utcnow()

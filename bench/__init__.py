@@ -1,0 +1,1 @@
+"""Throughput and latency benchmark of the webhook: ``python -m bench.run`` (see README.md)."""

@@ -1,0 +1,1 @@
+"""WSGI modules that the multi-process tests serve with gunicorn (test-only intents)."""

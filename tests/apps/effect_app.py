@@ -1,0 +1,38 @@
+"""A WSGI app for the multi-process tests: the real bot plus one test-only intent.
+
+``副作用`` runs a handler that sleeps ``EFFECT_SLEEP`` seconds (read at each call) and then
+writes one ``OutboundMessage(kind="test")`` row through the turn's session: a side effect that
+must happen exactly once per WeChat message however many times WeChat delivers it.
+
+Serve with ``gunicorn tests.apps.effect_app:app`` (settings from the environment, as in
+production); ``flask --app tests.apps.effect_app:app worker`` runs its job worker.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import handlers
+from bot import create_app
+from bot.dispatch import Intent, Turn
+from bot.models import OutboundMessage
+from bot.replies import Reply
+
+effect_test = Intent("effect_test", description="测试用：带副作用的慢处理", commands=("副作用",))
+
+
+@effect_test.handler
+def record_effect(turn: Turn) -> Reply:
+    time.sleep(float(os.environ.get("EFFECT_SLEEP", "0")))
+    turn.db.add(OutboundMessage(kind="test", openid=turn.user_id, detail=turn.message.msg_id))
+    return Reply(text=f"已处理 {turn.message.msg_id}")
+
+
+EXTRA_INTENTS = (effect_test,)
+
+app = create_app({"HANDLERS": handlers.ALL + EXTRA_INTENTS})
+# The multi-process tests wait for this line from every gunicorn worker before they send
+# concurrent deliveries (a worker still importing the app would make the timing unfair).
+print(f"effect_app ready in pid {os.getpid()}", file=sys.stderr, flush=True)
