@@ -100,7 +100,7 @@ def register_handlers(app: Flask) -> None:
     from bot.conversation import Dispatcher
     from bot.deliveries import Ledger
     from bot.dispatch import Registry
-    from bot.keyword_nlu import KeywordNLU
+    from bot.intent_model import ClassifierNLU, IntentModel
     from bot.knowledge import KnowledgeBase
     from bot.webhook import Runtime
 
@@ -108,9 +108,12 @@ def register_handlers(app: Flask) -> None:
     intents = tuple(cfg.get("HANDLERS") or handlers.ALL)
     registry = Registry(intents)
     org = {k[4:].lower(): str(v) for k, v in cfg.items() if k.startswith("ORG_")}
-    nlu = KeywordNLU(registry)
     kb = KnowledgeBase(app)
+    model = IntentModel(lambda: kb.analyzer)
+    nlu = ClassifierNLU(model, _entity_extractor())
+    kb.intent_model = model
     app.extensions["kb"] = kb
+    app.extensions["nlu"] = nlu
     dispatcher = Dispatcher(registry, nlu, config=cfg, org=org, kb=kb)
     channel = WeChatChannel(
         cfg["WECHAT_TOKEN"],
@@ -128,6 +131,14 @@ def register_handlers(app: Flask) -> None:
     app.extensions["registry"] = registry
     app.extensions["dispatcher"] = dispatcher
     app.extensions["webhook"] = Runtime(app, channel, ledger, dispatcher)
+
+
+def _entity_extractor() -> Any:
+    try:
+        from bot.entities import extract
+    except ImportError:  # pragma: no cover - the module ships with the bot
+        return None
+    return extract
 
 
 def register_commands(app: Flask) -> None:

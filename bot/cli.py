@@ -28,6 +28,9 @@ def register(app: Flask) -> None:
     from bot.kb_cli import kb_cli
 
     app.cli.add_command(kb_cli)
+    from bot.nlu_cli import nlu_cli
+
+    app.cli.add_command(nlu_cli)
 
 
 @click.command("init")

@@ -209,6 +209,7 @@ class KnowledgeBase:
         self.version = -1
         self._lock = threading.RLock()
         self._watcher: threading.Thread | None = None
+        self.intent_model: Any = None  # set by the factory; used to spot chit-chat
         self._stop = threading.Event()
 
     # loading

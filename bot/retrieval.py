@@ -108,6 +108,7 @@ class Index:
     q_postings: dict[str, tuple[np.ndarray, np.ndarray]]
     c_postings: dict[str, tuple[np.ndarray, np.ndarray]]
     n_question_docs: int
+    unseen_idf: float = 0.0
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -115,8 +116,10 @@ class Index:
         return len(self.topics)
 
 
-def _vector(counts: Counter[str], idf: dict[str, float]) -> dict[str, float]:
-    vec = {t: (1.0 + math.log(c)) * idf.get(t, 0.0) for t, c in counts.items() if c > 0}
+def _vector(
+    counts: Counter[str], idf: dict[str, float], unseen: float = 0.0
+) -> dict[str, float]:
+    vec = {t: (1.0 + math.log(c)) * idf.get(t, unseen) for t, c in counts.items() if c > 0}
     norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
     return {t: v / norm for t, v in vec.items() if v > 0}
 
@@ -170,6 +173,7 @@ def build_index(
             t: (np.array(a, np.int32), np.array(b, np.float32)) for t, (a, b) in c_post.items()
         },
         n_question_docs=len(q_terms),
+        unseen_idf=math.log(1.0 + (n + 0.5) / 0.5),
     )
 
 
@@ -177,7 +181,9 @@ def search(index: Index, analyzer: Analyzer, text: str, k: int = 5) -> list[Cand
     """The ``k`` best entries for ``text``, best first."""
     if index.size == 0:
         return []
-    query = _vector(analyzer.terms(text), index.idf)
+    # Words the index has never seen still weigh in the query's length (as the rarest
+    # terms): otherwise "明星官宣恋情" would be judged by its one known word, 哪个, alone.
+    query = _vector(analyzer.terms(text), index.idf, index.unseen_idf)
     if not query:
         return []
     q_scores = np.zeros(index.n_question_docs, dtype=np.float32)
