@@ -66,6 +66,10 @@ class _Words:
         self.analyzer = None
 
 
+# Fitted models by (analyzer, examples), so apps created in one process (tests, CLI) share.
+_fitted: dict[tuple[int, int], tuple[Any, Any, Any, list[str]]] = {}
+
+
 class IntentModel:
     """Fitted with scikit-learn (about 0.2 s), scored with plain numpy (tens of µs).
 
@@ -137,9 +141,17 @@ class IntentModel:
         if self._ready:
             return
         with self._lock:
-            if not self._ready:
-                self.fit(read_examples())
-                self._ready = True
+            if self._ready:
+                return
+            rows = read_examples()
+            key = (id(self.analyzer), hash(tuple(rows)))
+            fitted = _fitted.get(key)
+            if fitted is None:
+                self.fit(rows)
+                _fitted[key] = (self._parts, self._coef, self._intercept, self.classes)
+            else:
+                self._parts, self._coef, self._intercept, self.classes = fitted
+            self._ready = True
 
     def scores(self, normalised_text: str) -> Any:
         import numpy as np

@@ -26,7 +26,15 @@ from sqlalchemy.orm import Session
 
 from bot.models import KnowledgeEntry
 from bot.nlu import normalise
-from bot.retrieval import Analyzer, Candidate, Index, build_index, search, unique
+from bot.retrieval import (
+    Analyzer,
+    Candidate,
+    Index,
+    build_index,
+    search,
+    shared_analyzer,
+    unique,
+)
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +230,7 @@ class KnowledgeBase:
         if self._analyzer is None:
             with self._lock:
                 if self._analyzer is None:
-                    self._analyzer = Analyzer(
+                    self._analyzer = shared_analyzer(
                         KNOWLEDGE_DIR / "userdict.txt", KNOWLEDGE_DIR / "synonyms.txt"
                     )
         return self._analyzer

@@ -99,6 +99,23 @@ class Analyzer:
         return weights
 
 
+_shared: dict[tuple[str, str, float, float], Analyzer] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_analyzer(userdict: Path, synonyms: Path) -> Analyzer:
+    """One analyzer per process and word-list version: jieba takes ~1.5 s to start."""
+
+    def mtime(path: Path) -> float:
+        return path.stat().st_mtime if path.exists() else 0.0
+
+    key = (str(userdict), str(synonyms), mtime(userdict), mtime(synonyms))
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = Analyzer(userdict, synonyms)
+        return _shared[key]
+
+
 @dataclass
 class Index:
     topics: list[str]
@@ -116,9 +133,7 @@ class Index:
         return len(self.topics)
 
 
-def _vector(
-    counts: Counter[str], idf: dict[str, float], unseen: float = 0.0
-) -> dict[str, float]:
+def _vector(counts: Counter[str], idf: dict[str, float], unseen: float = 0.0) -> dict[str, float]:
     vec = {t: (1.0 + math.log(c)) * idf.get(t, unseen) for t, c in counts.items() if c > 0}
     norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
     return {t: v / norm for t, v in vec.items() if v > 0}

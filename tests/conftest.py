@@ -101,11 +101,20 @@ def app(app_config: dict):
     with app.app_context():
         db.drop_all()
         db.create_all()
+        load_starter_knowledge()
         yield app
         app.extensions["webhook"].flusher.stop()
+        app.extensions["kb"].stop()
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+
+
+def load_starter_knowledge() -> None:
+    from bot import knowledge
+
+    knowledge.import_entries(db.session, knowledge.read_files())
+    db.session.commit()
 
 
 @pytest.fixture

@@ -1,0 +1,49 @@
+"""Understanding: the intent bar on the development set and the CLI contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.intent_model import LABELS, read_examples
+from bot.nlu_cli import report
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+def test_examples_cover_every_label_and_not_the_dev_set():
+    rows = read_examples()
+    assert {label for _, label in rows} == set(LABELS)
+    import yaml
+
+    spec = yaml.safe_load((SHARED / "spec" / "intents.yaml").read_text())["intents"]
+    allowed = {example for intent in spec for example in intent["examples"]}
+    dev = {line.split("\t")[0] for line in (SHARED / "eval" / "intents_dev.tsv").read_text().splitlines()[1:]}
+    # The spec's own examples may be shared, and so may the few-character vocabulary every
+    # member uses (你好, 取消, 人工客服); no longer sentence of the set may be trained on.
+    shared = {t for t in dev & {text for text, _ in rows} if t not in allowed and len(t) > 4}
+    assert not shared
+
+
+def test_intent_bar_on_the_development_set(app):
+    """Macro-F1 ≥ 0.93 and no intent below 0.85 (issue 4's bar)."""
+    nlu = app.extensions["nlu"]
+    rows = []
+    for line in (SHARED / "eval" / "intents_dev.tsv").read_text().splitlines()[1:]:
+        utterance, label = line.split("\t")
+        rows.append((utterance, label))
+    predicted = [nlu.parse(u).intent for u, _ in rows]
+    text = report(rows, predicted)
+    macro = float(next(line for line in text.splitlines() if line.startswith("macro-F1")).split()[-1])
+    lowest = float(next(line for line in text.splitlines() if line.startswith("lowest F1")).split()[-1])
+    assert macro >= 0.93 and lowest >= 0.85, text
+
+
+def test_parse_json_contract(runner):
+    result = runner.invoke(args=["nlu", "parse", "我要报名新生代企业家培训班", "--json"])
+    data = json.loads(result.output.strip().splitlines()[-1])
+    assert set(data) == {"intent", "confidence", "entities"}
+    assert data["intent"] == "training_register" and 0 < data["confidence"] <= 1
+    result = runner.invoke(args=["nlu", "parse", "--stdin", "--json"], input="你好\n今天天气怎么样\n")
+    intents = [json.loads(line)["intent"] for line in result.output.strip().splitlines()]
+    assert intents == ["greeting", "out_of_scope"]
