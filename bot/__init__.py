@@ -110,11 +110,12 @@ def register_handlers(app: Flask) -> None:
     org = {k[4:].lower(): str(v) for k, v in cfg.items() if k.startswith("ORG_")}
     kb = KnowledgeBase(app)
     model = IntentModel(lambda: kb.analyzer)
-    nlu = ClassifierNLU(model, _entity_extractor())
+    extract = _entity_extractor()
+    nlu = ClassifierNLU(model, extract)
     kb.intent_model = model
     app.extensions["kb"] = kb
     app.extensions["nlu"] = nlu
-    dispatcher = Dispatcher(registry, nlu, config=cfg, org=org, kb=kb)
+    dispatcher = Dispatcher(registry, nlu, config=cfg, org=org, kb=kb, extract=extract)
     channel = WeChatChannel(
         cfg["WECHAT_TOKEN"],
         cfg["WECHAT_APP_ID"],

@@ -60,14 +60,19 @@ class Dispatcher:
         config: Mapping[str, Any],
         org: Mapping[str, str],
         kb: Any = None,
-        forms: FormEngine | None = None,
+        extract: Any = None,
     ) -> None:
+        from bot.forms import FormEngine as Engine
+
         self.registry = registry
         self.nlu = nlu
         self.config = config
         self.org = org
         self.kb = kb
-        self.forms = forms
+        self.extract = extract
+        engine = Engine(registry.forms, nlu)
+        engine.interrupt = self._interrupt
+        self.forms: FormEngine | None = engine
 
     def handle(
         self,
@@ -93,6 +98,7 @@ class Dispatcher:
             org=self.org,
             kb=self.kb,
             config=self.config,
+            forms=self.forms,
         )
         outcome = Outcome(reply="", state=state)
         try:
@@ -123,8 +129,10 @@ class Dispatcher:
             held = self._take_held(message.openid)
             if held:
                 notice = render(Reply("replies/common/pending.txt", {"count": len(held)}))
-                text = "\n\n".join([notice, *held, "——", text]) if text else "\n\n".join(
-                    [notice, *held]
+                text = (
+                    "\n\n".join([notice, *held, "——", text])
+                    if text
+                    else "\n\n".join([notice, *held])
                 )
                 outcome.consumed_pending = True
         if text:
@@ -177,11 +185,15 @@ class Dispatcher:
         command = self.registry.commands.get(turn.text)
         if command is not None:
             return self._run(command, turn, outcome, 1.0)
-        if turn.state.choices and turn.state.choice_kind and turn.text.isdigit():
+        if turn.state.choices and turn.state.choice_kind:
             owner = self.registry.get(turn.state.choice_kind)
-            if owner is not None:
+            if owner is not None and turn.text.isdigit():
                 turn.entities["choice"] = int(turn.text)
                 return self._run(owner, turn, outcome, 1.0)
+            # Anything but a number moves on: the offered choices no longer apply.
+            turn.state.choices, turn.state.choice_kind = [], None
+        if self.extract is not None:
+            turn.entities.update(self.extract(raw, today=turn.now.date()))
         if self.forms is not None and self.forms.active(turn.state):
             stepped = self.forms.step(turn)
             if stepped is not None:
@@ -189,6 +201,17 @@ class Dispatcher:
                 return stepped
         parse = self.nlu.parse(turn.text)
         return self._understood(parse, turn, outcome)
+
+    def _interrupt(self, name: str, turn: Turn) -> Reply:
+        """Answer an unrelated question inside a form without touching the form's state."""
+        intent = self.registry.get(name) or self.registry.get("out_of_scope")
+        assert intent is not None and intent.run is not None
+        saved = turn.state
+        turn.state = replace(saved, values=dict(saved.values), choices=list(saved.choices))
+        try:
+            return intent.run(turn)
+        finally:
+            turn.state = saved
 
     def _understood(self, parse: Parse, turn: Turn, outcome: Outcome) -> Reply:
         turn.entities.update(parse.entities)

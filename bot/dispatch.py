@@ -49,10 +49,16 @@ class Turn:
     entities: dict[str, Any] = field(default_factory=dict)
     notices: list[Notice] = field(default_factory=list)
     config: Mapping[str, Any] = field(default_factory=dict)
+    forms: Any = None  # the form engine
 
     def notify(self, openid: str, reply: Reply) -> None:
         """Queue a message to another member, sent only if this turn commits."""
         self.notices.append(Notice(openid, reply))
+
+    def start_form(self, name: str, values: Mapping[str, Any] | None = None) -> Reply:
+        """Begin the form ``name``; slots the message already answers are filled."""
+        reply: Reply = self.forms.start(self, name, values)
+        return reply
 
 
 class Intent:
@@ -85,9 +91,30 @@ class Intent:
         self.run = fn
         return fn
 
+    def form(self, *slots: Any, name: str | None = None, confirm: bool = True) -> Any:
+        """Declare a form this intent owns; without a handler, the intent starts it."""
+        from bot.forms import Form
+
+        if self._frozen:
+            raise RuntimeError(f"intent {self.name!r} is registered already; declare forms earlier")
+        declared = Form(name or self.name, self, tuple(slots), confirm=confirm)
+        self.forms.append(declared)
+        return declared
+
     def freeze(self) -> None:
+        if self.run is None and self.forms:
+            first = self.forms[0].name
+
+            def start(turn: Turn) -> Reply:
+                return turn.start_form(first)
+
+            start.__name__ = f"start_{first}"
+            self.run = start
         if self.run is None:
             raise RuntimeError(f"intent {self.name!r} has no handler")
+        for form in self.forms:
+            if form.submit is None:
+                raise RuntimeError(f"form {form.name!r} has no submit action (@form.on_submit)")
         self._frozen = True
 
 
@@ -99,11 +126,16 @@ class Registry:
         self.menu: dict[str, Intent] = {}
         self.commands: dict[str, Intent] = {}
         self.events: dict[str, Intent] = {}
+        self.forms: dict[str, Any] = {}
         for intent in intents:
             if intent.name in self.intents:
                 raise RuntimeError(f"intent {intent.name!r} is listed twice in handlers.ALL")
             intent.freeze()
             self.intents[intent.name] = intent
+            for form in intent.forms:
+                if form.name in self.forms:
+                    raise RuntimeError(f"form {form.name!r} is declared twice")
+                self.forms[form.name] = form
             for table, keys, what in (
                 (self.menu, intent.menu_keys, "menu key"),
                 (self.commands, intent.commands, "command"),

@@ -13,11 +13,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    ForeignKey,
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.extensions import db
 
@@ -122,3 +124,168 @@ class UnansweredQuestion(db.Model):  # type: ignore[name-defined,misc]
     first_asked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_asked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FormSubmission(db.Model):  # type: ignore[name-defined,misc]
+    """The idempotency key of one submitted form run: a repeated confirmation adds nothing."""
+
+    __tablename__ = "form_submissions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    form: Mapped[str] = mapped_column(String(40))
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    record_ref: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Chamber(db.Model):  # type: ignore[name-defined,misc]
+    """A chamber of commerce (商会) guided by the federation."""
+
+    __tablename__ = "chambers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # 异地商会 / 行业商会 / 乡镇街道商会 / 综合性商会
+    kind: Mapped[str] = mapped_column(String(20), default="综合性商会")
+    region: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Member(db.Model):  # type: ignore[name-defined,misc]
+    """A person on the roster; ``openid`` is set once they bind their WeChat account."""
+
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), index=True)
+    company: Mapped[str] = mapped_column(String(200), default="")
+    position: Mapped[str] = mapped_column(String(100), default="")
+    mobile: Mapped[str] = mapped_column(String(20), index=True)
+    chamber_id: Mapped[int | None] = mapped_column(ForeignKey("chambers.id"))
+    tags: Mapped[str] = mapped_column(String(500), default="")  # comma-separated
+    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    bound_at: Mapped[datetime | None] = mapped_column(DateTime)
+    source_scene: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    chamber: Mapped[Chamber | None] = relationship()
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [t.strip() for t in (self.tags or "").split(",") if t.strip()]
+
+
+class MemberRequest(db.Model):  # type: ignore[name-defined,misc]
+    """A follower not on the roster asking to join; staff approve or reject it."""
+
+    __tablename__ = "member_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    company: Mapped[str] = mapped_column(String(200), default="")
+    position: Mapped[str] = mapped_column(String(100), default="")
+    mobile: Mapped[str] = mapped_column(String(20))
+    chamber_name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|approved|rejected
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class TrainingSession(db.Model):  # type: ignore[name-defined,misc]
+    """A training session, lecture or class members can sign up for."""
+
+    __tablename__ = "training_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(50), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(DateTime)  # local time of the organisation
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime)
+    place: Mapped[str] = mapped_column(String(300), default="")
+    online_link: Mapped[str] = mapped_column(String(500), default="")
+    capacity: Mapped[int] = mapped_column(Integer)
+    # Kept by conditional UPDATEs only, so the database itself refuses an overbooking.
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0)
+    deadline: Mapped[datetime | None] = mapped_column(DateTime)
+    audience: Mapped[str] = mapped_column(String(100), default="anyone")  # anyone|members|tag:X
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft|open|closed|cancelled
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @property
+    def seats_left(self) -> int:
+        return max(0, self.capacity - self.seats_taken)
+
+
+class Registration(db.Model):  # type: ignore[name-defined,misc]
+    """One member's place (or waiting-list place) in a training session."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (UniqueConstraint("session_id", "openid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"), index=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    name: Mapped[str] = mapped_column(String(50))
+    company: Mapped[str] = mapped_column(String(200), default="")
+    position: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # confirmed|waitlisted|cancelled|attended
+    checkin_code: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    attended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    session: Mapped[TrainingSession] = relationship()
+
+
+class Handoff(db.Model):  # type: ignore[name-defined,misc]
+    """A conversation handed to a person: waiting → active → closed."""
+
+    __tablename__ = "handoffs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="waiting")
+    reason: Mapped[str] = mapped_column(String(40), default="asked")  # asked|stuck
+    staff: Mapped[str | None] = mapped_column(String(50))
+    opened_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_member_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class HandoffMessage(db.Model):  # type: ignore[name-defined,misc]
+    """One line of a hand-off conversation, from the member or from staff."""
+
+    __tablename__ = "handoff_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"), index=True)
+    sender: Mapped[str] = mapped_column(String(10))  # member|staff|bot
+    staff: Mapped[str | None] = mapped_column(String(50))
+    text: Mapped[str] = mapped_column(Text)
+    delivery: Mapped[str] = mapped_column(String(12), default="")  # sent|held for staff lines
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AdminUser(db.Model):  # type: ignore[name-defined,misc]
+    """A staff account for the console."""
+
+    __tablename__ = "admin_users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))  # admin|mediator|officer|editor
+    committee_id: Mapped[int | None] = mapped_column(Integer)
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditLog(db.Model):  # type: ignore[name-defined,misc]
+    """Who changed what in the console."""
+
+    __tablename__ = "audit_logs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -11,6 +11,7 @@ ALL: tuple[Intent, ...] = (
     common.help_,
     common.contact,
     common.cancel,
+    common.back,
     services.human_agent,
     services.training_list,
     services.training_register,

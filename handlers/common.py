@@ -18,6 +18,7 @@ contact = Intent("contact", description="联系方式", commands=("联系我们"
 out_of_scope = Intent("out_of_scope", description="与商会服务无关")
 cancel = Intent("cancel", description="退出当前流程", commands=("取消", "退出", "算了", "不办了"))
 welcome = Intent("welcome", description="关注与扫码", events=("subscribe", "scan"))
+back = Intent("back", description="返回上一步", commands=("返回", "上一步", "退回", "上一个"))
 
 _THANKS = ("谢", "感谢", "辛苦", "好的", "收到", "ok", "👍")
 
@@ -57,3 +58,11 @@ def welcome_member(turn: Turn) -> Reply:
     if turn.message.event == "scan":
         return Reply("replies/welcome/scan.txt")
     return Reply("replies/welcome/subscribe.txt")
+
+
+@back.handler
+def go_back(turn: Turn) -> Reply:
+    if turn.forms is None or not turn.forms.active(turn.state):
+        return Reply("replies/common/nothing_to_go_back.txt")
+    reply: Reply = turn.forms.back(turn)
+    return reply
