@@ -61,6 +61,20 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def warm_up(app: Flask) -> None:
+    """Load the segmenter, the intent model and the knowledge index before serving.
+
+    Each costs a second or more the first time; paid here (gunicorn's post_worker_init),
+    it never lands on a member's first message and its 5-second budget.
+    """
+    with app.app_context():
+        try:
+            app.extensions["kb"].ensure_loaded()
+        except Exception:  # no tables yet (before `flask init`): load on first use instead
+            logging.getLogger(__name__).warning("knowledge base not loaded at start-up")
+        app.extensions["nlu"].model.ensure_ready()
+
+
 def configure_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(

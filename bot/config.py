@@ -56,3 +56,9 @@ ORG_ECONOMIC_DEPT = "经济服务部"
 ORG_MEDIATION_COMMITTEE = "示范市商会人民调解委员会"
 # Office hours for the human hand-off: weekdays (0 = Monday) and local hours.
 ORG_TIMEZONE = "Asia/Shanghai"
+
+# Human hand-off: when staff are at their desks (local time), and how often a member
+# writing during a hand-off is reminded that a person will answer.
+HANDOFF_WEEKDAYS = "0,1,2,3,4"
+HANDOFF_HOURS = "09:00-12:00,14:00-17:30"
+HANDOFF_ACK_SECONDS = 600

@@ -35,11 +35,23 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     # WAL lets readers work while a writer commits, and busy_timeout makes concurrent
     # writers from several gunicorn processes wait instead of failing with "locked".
     if type(dbapi_connection).__module__.startswith("sqlite3"):
+        # We issue BEGIN ourselves (below), so pysqlite must not start transactions.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin_immediate(conn: Any) -> None:
+    # A deferred SQLite transaction that reads and then writes fails with "database is
+    # locked" when another process committed in between, and busy_timeout cannot help.
+    # Taking the write lock at BEGIN makes concurrent turns (50 sign-ups for 10 seats from
+    # several gunicorn workers) queue up instead. PostgreSQL is unaffected.
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class RedisExtension:

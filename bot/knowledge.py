@@ -201,6 +201,11 @@ def bump_version(redis_client: Any) -> int:
 
 
 # -- the runtime --------------------------------------------------------------------------
+# The last index built in this process, by content: apps created one after another in one
+# process (tests, CLI) with the same entries share it instead of re-segmenting everything.
+_built: dict[tuple[int, int], Index] = {}
+
+
 @dataclass
 class Decision:
     band: str  # answer | choices | none
@@ -269,7 +274,12 @@ class KnowledgeBase:
         today = date.today()
         live = [e for e in entries if e.is_valid(today)]
         triples = [(e.topic, e.questions, " ".join([*e.keywords, e.title, e.answer])) for e in live]
-        index = build_index(self.analyzer, triples)
+        key = (id(self.analyzer), hash(tuple((t, tuple(q), c) for t, q, c in triples)))
+        index = _built.get(key)
+        if index is None:
+            index = build_index(self.analyzer, triples)
+            _built.clear()  # keep one: a process serves one knowledge base at a time
+            _built[key] = index
         self._entries, self._index, self._compiled = {e.topic: e for e in live}, index, {}
 
     def _start_watcher(self) -> None:

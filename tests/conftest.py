@@ -13,7 +13,7 @@ import pytest
 import requests
 from pytest_redis import factories
 
-from bot import create_app
+from bot import create_app, warm_up
 from bot.devchat import reply_text
 from bot.embedded import redis_server_binary
 from bot.extensions import db
@@ -102,6 +102,7 @@ def app(app_config: dict):
         db.drop_all()
         db.create_all()
         load_starter_knowledge()
+        warm_up(app)
         yield app
         app.extensions["webhook"].flusher.stop()
         app.extensions["kb"].stop()

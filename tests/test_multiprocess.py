@@ -10,8 +10,9 @@ when Redis dies.
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -299,39 +300,32 @@ def web(deployment: Deployment) -> Iterator[Gunicorn]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def slow_web(deployment: Deployment) -> Iterator[Gunicorn]:
-    """3 workers, a 1-second reply budget, a 2.5-second side effect."""
-    server = start_gunicorn(
-        "gunicorn-slow",
-        deployment.settings,
-        deployment.tmp,
-        EFFECT_SLEEP=2.5,
-        WEBHOOK_REPLY_BUDGET_SECONDS=1,
-    )
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def push_worker(deployment: Deployment, redisdb, redis_server) -> Iterator[Proc]:
-    """``flask worker`` on the shared Redis (stopped before redisdb flushes it)."""
-    env = bot_env(deployment.settings, EFFECT_SLEEP=2.5, WEBHOOK_REPLY_BUDGET_SECONDS=1)
-    cmd = [str(BIN / "flask"), "--app", WSGI_APP, "worker"]
-    worker = Proc("flask-worker", cmd, env, deployment.tmp / "flask-worker.log")
-    try:
-        from rq import Worker
+def slow_web(deployment: Deployment, redisdb, redis_server) -> Iterator[tuple[Gunicorn, Proc]]:
+    """3 workers with a 1-second reply budget and a 2.5-second side effect, and a
+    ``flask worker`` for the pushes (started first, so the two boot side by side; stopped
+    before redisdb flushes the Redis it is registered in)."""
+    from rq import Worker
 
-        connection = redis.Redis(host=redis_server.host, port=redis_server.port)
+    extra = {"EFFECT_SLEEP": 2.5, "WEBHOOK_REPLY_BUDGET_SECONDS": 1}
+    cmd = [str(BIN / "flask"), "--app", WSGI_APP, "worker"]
+    env = bot_env(deployment.settings, **extra)
+    worker = Proc("flask-worker", cmd, env, deployment.tmp / "flask-worker.log")
+    server: Gunicorn | None = None
+    connection = redis.Redis(host=redis_server.host, port=redis_server.port)
+    try:
+        server = start_gunicorn("gunicorn-slow", deployment.settings, deployment.tmp, **extra)
 
         def registered() -> bool:
             worker.check_alive()
             return bool(Worker.all(connection=connection))
 
         wait_for(registered, 20, "the RQ worker to register", worker.tail)
-        connection.close()
-        yield worker
+        yield server, worker
     finally:
+        connection.close()
+        if server is not None:
+            server.stop()
         worker.stop()
 
 
@@ -373,16 +367,17 @@ def test_three_concurrent_deliveries_have_one_effect_and_one_reply(
 
 @pytest.mark.slow
 def test_slow_handler_answers_success_then_pushes(
-    slow_web: Gunicorn, push_worker: Proc, deployment: Deployment, sandbox_calls
+    slow_web: tuple[Gunicorn, Proc], deployment: Deployment, sandbox_calls
 ):
-    member = Member(slow_web.url)
+    web, push_worker = slow_web
+    member = Member(web.url)
     hello = member.say("你好")  # opens the 48-hour customer-service window
-    assert hello.status == 200 and "商会助手" in hello.content, slow_web.tail()
+    assert hello.status == 200 and "商会助手" in hello.content, web.tail()
 
     msg_id = next_msg_id()
     slow = member.say(EFFECT, msg_id=msg_id)
     assert slow.status == 200
-    assert slow.body == "success", slow_web.tail()
+    assert slow.body == "success", web.tail()
     assert slow.elapsed < 1.5, f"answered after {slow.elapsed:.2f} s; the budget is 1 s"
 
     expected = f"已处理 {msg_id}"
@@ -403,7 +398,7 @@ def test_slow_handler_answers_success_then_pushes(
         )
 
     def diagnose() -> str:
-        return f"pushes: {pushes()}\n{slow_web.tail(20)}\n{push_worker.tail(30)}"
+        return f"pushes: {pushes()}\n{web.tail(20)}\n{push_worker.tail(30)}"
 
     wait_for(delivered, 10, f"a customer-service push of {expected!r}", diagnose)
     assert deployment.count(OutboundMessage, kind="test", detail=msg_id) == 1
@@ -420,73 +415,101 @@ def test_slow_handler_answers_success_then_pushes(
 # -- 3. One shared access token, refreshed once ----------------------------------------------
 
 
-def _api_client_loop(conn: Any, settings: dict[str, Any]) -> None:
-    """Child process: one BotWeChatClient; sends the texts it is told to, reports results."""
-    from bot.extensions import make_redis
-    from bot.wechat_api import BotWeChatClient
+# The child: one BotWeChatClient on the shared Redis (configured like bot.extensions.make_redis,
+# whose import would cost a second); reads {"openid", "text", "start_at"} lines on stdin and
+# answers one JSON line per send on stdout.
+API_CLIENT_SCRIPT = """
+import json, os, sys, time
+import redis
+from bot.wechat_api import BotWeChatClient
 
-    client = BotWeChatClient(
-        settings["WECHAT_APP_ID"],
-        settings["WECHAT_APP_SECRET"],
-        base=settings["WECHAT_API_BASE"],
-        client=make_redis(settings["REDIS_URL"]),
-    )
-    while True:
-        command = conn.recv()
-        if command is None:
-            break
-        openid, text, start_at = command
-        if start_at > time.time():
-            time.sleep(start_at - time.time())
-        try:
-            result = client.message.send_text(openid, text)
-            conn.send({"ok": True, "result": dict(result), "pid": os.getpid()})
-        except Exception as exc:
-            conn.send({"ok": False, "error": repr(exc), "pid": os.getpid()})
-    conn.close()
+settings = json.loads(sys.argv[1])
+store = redis.Redis.from_url(settings["REDIS_URL"], decode_responses=True,
+                             socket_connect_timeout=0.5, socket_timeout=2.0)
+client = BotWeChatClient(settings["WECHAT_APP_ID"], settings["WECHAT_APP_SECRET"],
+                         base=settings["WECHAT_API_BASE"], client=store)
+print(json.dumps({"ready": os.getpid()}), flush=True)
+for line in sys.stdin:
+    command = json.loads(line)
+    delay = command["start_at"] - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    try:
+        result = client.message.send_text(command["openid"], command["text"])
+        answer = {"ok": True, "result": dict(result)}
+    except Exception as exc:
+        answer = {"ok": False, "error": repr(exc)}
+    print(json.dumps({**answer, "pid": os.getpid()}), flush=True)
+"""
 
 
 class ApiProcess:
-    """A spawned process holding one API client, driven over a pipe."""
+    """A separate Python process holding one API client, driven over stdin/stdout."""
 
-    def __init__(self, settings: dict[str, Any]) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_api_client_loop, args=(child, settings), daemon=True)
-        self.process.start()
-        child.close()
+    def __init__(self, name: str, settings: dict[str, Any], tmp: Path) -> None:
+        self.name = name
+        self.stderr_path = tmp / f"{name}.log"
+        self._stderr = self.stderr_path.open("ab")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-c", API_CLIENT_SCRIPT, json.dumps(settings)],
+            cwd=ROOT,
+            env=bot_env({}),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self.lines.put(line)
+
+    def _next(self, timeout: float) -> dict[str, Any]:
+        try:
+            answer: dict[str, Any] = json.loads(self.lines.get(timeout=timeout))
+            return answer
+        except queue.Empty:
+            log = self.stderr_path.read_text(errors="replace")[-3000:]
+            pytest.fail(f"{self.name} did not answer in {timeout:g} s\n{log}")
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        assert "ready" in self._next(timeout)
 
     def submit(self, openid: str, text: str, start_at: float = 0.0) -> None:
-        self.conn.send((openid, text, start_at))
+        assert self.popen.stdin is not None
+        command = {"openid": openid, "text": text, "start_at": start_at}
+        self.popen.stdin.write(json.dumps(command) + "\n")
+        self.popen.stdin.flush()
 
     def result(self, timeout: float = 20.0) -> dict[str, Any]:
-        if not self.conn.poll(timeout):
-            pytest.fail(f"API process {self.process.pid} did not answer in {timeout:g} s")
-        answer: dict[str, Any] = self.conn.recv()
-        return answer
+        return self._next(timeout)
 
     def send(self, openid: str, text: str) -> dict[str, Any]:
         self.submit(openid, text)
         return self.result()
 
     def stop(self) -> None:
+        if self.popen.stdin is not None:
+            try:
+                self.popen.stdin.close()  # end of commands: the loop ends, the child exits
+            except OSError:
+                pass
         try:
-            self.conn.send(None)
-        except OSError:
-            pass
-        self.process.join(5)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(5)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(5)
-        self.conn.close()
+            self.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(timeout=5)
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
+        self._stderr.close()
 
 
 @pytest.mark.slow
 def test_token_refresh_on_40001_with_two_processes(
-    deployment: Deployment, redisdb, sandbox: str, sandbox_calls
+    deployment: Deployment, redisdb, sandbox: str, sandbox_calls, tmp_path: Path
 ):
     redisdb.flushdb()  # no access token left in Redis by an earlier test
     openid = f"o-mp-{uuid.uuid4().hex[:12]}"
@@ -500,8 +523,11 @@ def test_token_refresh_on_40001_with_two_processes(
     def sends() -> list[dict[str, Any]]:
         return sandbox_calls.list("message/custom/send")
 
-    a, b = ApiProcess(deployment.settings), ApiProcess(deployment.settings)
+    a = ApiProcess("api-a", deployment.settings, tmp_path)
+    b = ApiProcess("api-b", deployment.settings, tmp_path)
     try:
+        a.wait_ready()
+        b.wait_ready()
         first = a.send(openid, "一")
         assert first["ok"] and first["result"]["errcode"] == 0, first
         assert stats()["token_fetches"] == 1

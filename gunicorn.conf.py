@@ -1,0 +1,19 @@
+"""Gunicorn settings used by `make run`, the benchmark and production (see README.md)."""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"
+# The webhook answers within WeChat's 5 s; anything slower is pushed later by a job.
+timeout = 30
+graceful_timeout = 10
+max_requests = 20000
+max_requests_jitter = 2000
+
+
+def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    # Pay the segmenter/model/index start-up before the first member's message.
+    from bot import warm_up
+
+    warm_up(worker.wsgi)
