@@ -54,6 +54,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     configure_logging(app)
+    from bot.replies import when
+
+    app.jinja_env.filters["when"] = when
     register_extensions(app)
     register_blueprints(app)
     register_handlers(app)

@@ -31,6 +31,10 @@ def register(app: Flask) -> None:
     from bot.nlu_cli import nlu_cli
 
     app.cli.add_command(nlu_cli)
+    from bot.ops_cli import export_cli, training_cli
+
+    app.cli.add_command(training_cli)
+    app.cli.add_command(export_cli)
 
 
 @click.command("init")
@@ -84,8 +88,29 @@ def worker_command(burst: bool) -> None:
     from rq import Worker
 
     queue = current_app.extensions["rq"]
+    if not burst:
+        _start_chores(current_app._get_current_object())  # type: ignore[attr-defined]
     worker = Worker([queue], connection=queue.connection)
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+
+
+def _start_chores(app: Flask) -> None:
+    """Queue the periodic chores (reminders) from a thread; every worker may do it, since
+    each chore is idempotent."""
+    import threading
+    import time
+
+    interval = float(app.config["CHORES_INTERVAL_SECONDS"])
+
+    def loop() -> None:
+        while True:
+            try:
+                app.extensions["rq"].enqueue("bot.jobs.send_reminders")
+            except Exception:
+                log.warning("could not queue chores", exc_info=True)
+            time.sleep(interval)
+
+    threading.Thread(target=loop, daemon=True, name="chores").start()
 
 
 @wechat_cli.command("sandbox")

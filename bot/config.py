@@ -36,6 +36,11 @@ CONVLOG_FLUSH_SECONDS = 1.0
 CONVLOG_BATCH = 500
 
 RQ_QUEUE = "bot"
+# A template message for notices outside the customer-service window (waiting-list
+# promotions, reminders); unset, such notices wait for the member's next message.
+WECHAT_NOTICE_TEMPLATE_ID = ""
+# How often a worker sweeps for chores (tomorrow's training reminders).
+CHORES_INTERVAL_SECONDS = 600
 
 # Where members' phones reach the app's pages (knowledge-base detail pages, check-in codes).
 PUBLIC_BASE_URL = "http://127.0.0.1:5000"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from bot import events
+from bot import events, handoff
 from bot.channel import Inbound
 from bot.dispatch import Intent, Notice, Registry, Turn
 from bot.errors import HandlerError
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MEDIA_TYPES = frozenset({"image", "video", "shortvideo", "location", "link", "file"})
 MORE_WORDS = frozenset({"更多", "more", "继续", "下一页", "后续"})
+HANDOFF_EXIT = frozenset({"取消", "退出", "退出人工", "结束人工", "结束", "不用了"})
 
 
 class FormEngine(Protocol):
@@ -162,6 +163,10 @@ class Dispatcher:
             if intent is None:
                 return Reply.nothing()
             return self._run(intent, turn, outcome, 1.0)
+        if turn.state.handoff and message.msg_type in (*MEDIA_TYPES, "text", "voice"):
+            during = self._during_handoff(turn, outcome)
+            if during is not None:
+                return during
         if message.msg_type in MEDIA_TYPES:
             if self.forms is not None and self.forms.active(turn.state):
                 attached = self.forms.attach(turn)
@@ -201,6 +206,27 @@ class Dispatcher:
                 return stepped
         parse = self.nlu.parse(turn.text)
         return self._understood(parse, turn, outcome)
+
+    def _during_handoff(self, turn: Turn, outcome: Outcome) -> Reply | None:
+        """A person is handling this member: pass the message on, don't talk over them."""
+        row = handoff.current(turn.db, turn.user_id)
+        if row is None:  # staff closed it
+            turn.state.handoff = False
+            return None
+        message = turn.message
+        text = normalise(message.text) if message.text else ""
+        outcome.intent, outcome.handler = "human_agent", "bot.handoff"
+        if text in HANDOFF_EXIT:
+            handoff.close(turn.db, row, staff="member")
+            turn.state.handoff = False
+            return Reply("replies/human_agent/left.txt")
+        shown = message.text or f"[{message.msg_type}]"
+        handoff.add_member_message(turn.db, row, shown)
+        quiet = float(self.config.get("HANDOFF_ACK_SECONDS", 600))
+        if time.time() - turn.state.acked_at < quiet:
+            return Reply.nothing()
+        turn.state.acked_at = time.time()
+        return Reply("replies/human_agent/forwarded.txt")
 
     def _interrupt(self, name: str, turn: Turn) -> Reply:
         """Answer an unrelated question inside a form without touching the form's state."""

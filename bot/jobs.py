@@ -37,12 +37,21 @@ def queue() -> Queue:
     return q
 
 
-def enqueue_push(openid: str, text: str) -> None:
-    """Queue a customer-service push; retried with back-off when WeChat is busy."""
+def enqueue_push(openid: str, text: str, *, notice: bool = False) -> None:
+    """Queue a customer-service push; retried with back-off when WeChat is busy.
+
+    ``notice`` marks news the member did not ask for just now (a waiting-list promotion, a
+    reminder): outside the customer-service window it goes as a template message when one
+    is configured, and is otherwise kept for their next visit.
+    """
     if not text:
         return
     queue().enqueue(
-        "bot.jobs.push_job", openid, text, retry=Retry(max=4, interval=[2, 10, 60, 600])
+        "bot.jobs.push_job",
+        openid,
+        text,
+        notice,
+        retry=Retry(max=4, interval=[2, 10, 60, 600]),
     )
 
 
@@ -58,15 +67,55 @@ def wechat_api() -> Any:
     )
 
 
-def push_job(openid: str, text: str) -> str:
+def push_job(openid: str, text: str, notice: bool = False) -> str:
     """Deliver ``text`` to ``openid`` now, or hold it for their next message."""
     from bot.push import push_text
 
+    template = current_app.config.get("WECHAT_NOTICE_TEMPLATE_ID") if notice else None
     try:
-        result = push_text(db.session, current_app.extensions["redis"], wechat_api(), openid, text)
+        result = push_text(
+            db.session,
+            current_app.extensions["redis"],
+            wechat_api(),
+            openid,
+            text,
+            template_id=template or None,
+        )
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     log.info("push to %s: %s", openid, result)
     return result
+
+
+def send_reminders() -> int:
+    """Remind every confirmed registrant of tomorrow's sessions, each exactly once."""
+    from bot import training
+    from bot.replies import Reply, render
+
+    now = training.local_now(str(current_app.config.get("ORG_TIMEZONE", "Asia/Shanghai")))
+    base = str(current_app.config.get("PUBLIC_BASE_URL", "")).rstrip("/")
+    sent = 0
+    for reg in training.due_reminders(db.session, now):
+        # Claim first and commit: a second worker running the same sweep finds it taken.
+        if not training.claim_reminder(db.session, reg):
+            db.session.rollback()
+            continue
+        db.session.commit()
+        text = render(
+            Reply(
+                "replies/training_register/reminder.txt",
+                {"s": reg.session, "checkin": f"{base}/checkin/{reg.checkin_code}"},
+            )
+        )
+        enqueue_push(reg.openid, text, notice=True)
+        sent += 1
+    log.info("training reminders queued: %d", sent)
+    return sent
+
+
+def flush_conversation_log() -> int:
+    from bot import convlog
+
+    return convlog.flush(current_app.extensions["redis"], int(current_app.config["CONVLOG_BATCH"]))

@@ -23,3 +23,28 @@ def kb_entry(topic: str) -> str:
         detail=kb.render_text(entry.detail, org),
         org=org,
     )
+
+
+@bp.get("/checkin/<code>")
+def checkin_code(code: str) -> str:
+    """The member's check-in code: staff scan the QR at the door (it opens the console)."""
+    import segno
+    from sqlalchemy import select
+
+    from bot.extensions import db
+    from bot.models import Registration
+
+    reg = db.session.execute(
+        select(Registration).where(Registration.checkin_code == code)
+    ).scalar_one_or_none()
+    if reg is None:
+        abort(404)
+    base = str(current_app.config.get("PUBLIC_BASE_URL", "")).rstrip("/")
+    qr = segno.make(f"{base}/admin/checkin/{code}", error="m")
+    return render_template(
+        "pages/checkin.html",
+        reg=reg,
+        s=reg.session,
+        qr_svg=qr.svg_inline(scale=6, dark="#111"),
+        org=org_settings(),
+    )

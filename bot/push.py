@@ -45,18 +45,23 @@ def hold(db: Session, client: redis.Redis | None, openid: str, text: str) -> Non
 
 
 def push_text(
-    db: Session, client: redis.Redis, api: BotWeChatClient, openid: str, text: str
+    db: Session,
+    client: redis.Redis,
+    api: BotWeChatClient,
+    openid: str,
+    text: str,
+    *,
+    template_id: str | None = None,
 ) -> str:
-    """Send ``text`` as a customer-service message, or hold it; answer "sent" or "held"."""
+    """Send ``text`` as a customer-service message, else as a template message when a
+    template is given, else hold it; answer "sent", "template" or "held"."""
     if not take_window(client, openid):
-        hold(db, client, openid, text)
-        return "held"
+        return _outside_window(db, client, api, openid, text, template_id)
     try:
         api.message.send_text(openid, text)
     except WeChatClientException as exc:
         if exc.errcode in WINDOW_CLOSED:
-            hold(db, client, openid, text)
-            return "held"
+            return _outside_window(db, client, api, openid, text, template_id)
         raise
     db.add(OutboundMessage(kind="custom", openid=openid, status="sent", detail=text[:500]))
     return "sent"
@@ -74,3 +79,34 @@ def take_pending(db: Session, openid: str) -> list[str]:
     for row in rows:
         row.delivered_at = now
     return [row.text for row in rows]
+
+
+def _outside_window(
+    db: Session,
+    client: redis.Redis,
+    api: BotWeChatClient,
+    openid: str,
+    text: str,
+    template_id: str | None,
+) -> str:
+    if template_id:
+        # The notice template: first line as the title, the rest as the remark.
+        title, _, rest = text.partition("\n")
+        data = {"first": {"value": title}, "remark": {"value": rest[:180]}}
+        try:
+            result = api.message.send_template(openid, template_id, data)
+        except WeChatClientException:
+            log.warning("template message to %s failed; holding the notice", openid)
+        else:
+            db.add(
+                OutboundMessage(
+                    kind="template",
+                    openid=openid,
+                    msg_id=result.get("msgid"),
+                    status="sent",
+                    detail=text[:500],
+                )
+            )
+            return "template"
+    hold(db, client, openid, text)
+    return "held"

@@ -96,3 +96,16 @@ def split_for_wechat(text: str, limit: int, more_hint: str) -> tuple[str, str]:
         head = text.encode()[:budget].decode("utf-8", "ignore")
     rest = text[len(head) :].lstrip("\n")
     return head.rstrip("\n") + "\n" + more_hint, rest
+
+
+_WEEKDAYS = "一二三四五六日"
+
+
+def when(value: Any, with_time: bool = True) -> str:
+    """A local datetime as members read it: 12月5日（周六）09:00."""
+    if value is None:
+        return ""
+    text = f"{value.month}月{value.day}日（周{_WEEKDAYS[value.weekday()]}）"
+    if with_time and hasattr(value, "hour"):
+        text += f"{value.hour:02d}:{value.minute:02d}"
+    return text

@@ -7,7 +7,7 @@ end of a turn, under the user's lock (see ``bot.deliveries``).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -26,6 +26,7 @@ class DialogueState:
     form_started_at: float = 0.0
     handoff: bool = False  # a person is handling this conversation
     touched_at: float = 0.0  # last turn; a form idle past DIALOGUE_TTL_SECONDS has expired
+    acked_at: float = 0.0  # last "a person will answer" during a hand-off
     version: int = SCHEMA_VERSION
 
     def to_json(self) -> str:
@@ -40,7 +41,8 @@ class DialogueState:
             data: dict[str, Any] = json.loads(raw)
             if data.get("version") != SCHEMA_VERSION:
                 return cls()
-            return cls(**data)
+            known = {f.name for f in fields(cls)}
+            return cls(**{k: v for k, v in data.items() if k in known})
         except (ValueError, TypeError):
             return cls()
 

@@ -94,32 +94,33 @@ def register(
     row = existing(db, session.id, openid)
     if row is not None and row.status in ACTIVE:
         raise HandlerError("replies/training_register/already.txt", session=session, reg=row)
-    # The seat: one conditional UPDATE; rowcount says whether we got it.
-    taken = db.execute(
-        update(TrainingSession)
-        .where(
-            TrainingSession.id == session.id,
-            TrainingSession.seats_taken < TrainingSession.capacity,
-        )
-        .values(seats_taken=TrainingSession.seats_taken + 1)
-        .execution_options(synchronize_session=False)
-    )
-    confirmed = taken.rowcount == 1  # type: ignore[attr-defined]
     stamp = utcnow()
-    if row is None:
-        row = Registration(session_id=session.id, openid=openid, checkin_code=new_code())
-        db.add(row)
-    row.member_id = member.id if member else None
-    row.name, row.company, row.position, row.phone = name, company, position, phone
-    row.status = "confirmed" if confirmed else "waitlisted"
-    row.created_at = stamp
-    row.confirmed_at = stamp if confirmed else None
-    row.cancelled_at = None
     try:
+        # A savepoint around seat and row: if the row cannot be written (the same member
+        # registering twice at once from two processes), the seat goes back with it.
         with db.begin_nested():
+            # The seat: one conditional UPDATE; its rowcount says whether we got it.
+            taken = db.execute(
+                update(TrainingSession)
+                .where(
+                    TrainingSession.id == session.id,
+                    TrainingSession.seats_taken < TrainingSession.capacity,
+                )
+                .values(seats_taken=TrainingSession.seats_taken + 1)
+                .execution_options(synchronize_session=False)
+            )
+            confirmed = taken.rowcount == 1  # type: ignore[attr-defined]
+            if row is None:
+                row = Registration(session_id=session.id, openid=openid, checkin_code=new_code())
+                db.add(row)
+            row.member_id = member.id if member else None
+            row.name, row.company, row.position, row.phone = name, company, position, phone
+            row.status = "confirmed" if confirmed else "waitlisted"
+            row.created_at = stamp
+            row.confirmed_at = stamp if confirmed else None
+            row.cancelled_at = None
             db.flush()
     except IntegrityError:
-        # The same member, twice at once, from two processes: the unique key says no.
         raise HandlerError("replies/training_register/already.txt", session=session) from None
     db.refresh(session)
     return Outcome(row, 0 if confirmed else waitlist_position(db, row))
@@ -279,3 +280,11 @@ def check_in(db: Session, code: str) -> Registration | None:
 
 def new_code() -> str:
     return secrets.token_urlsafe(9)
+
+
+def last_registration(db: Session, openid: str) -> Registration | None:
+    """The member's most recent registration: its details pre-fill the next one."""
+    query = (
+        select(Registration).where(Registration.openid == openid).order_by(Registration.id.desc())
+    )
+    return db.execute(query).scalars().first()

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from bot.dispatch import Intent
-from handlers import common, policy_qa, services
+from handlers import (
+    common,
+    human_agent,
+    member_bind,
+    policy_qa,
+    services,
+    training_cancel,
+    training_list,
+    training_mine,
+    training_register,
+)
 
 ALL: tuple[Intent, ...] = (
     common.welcome,
@@ -12,15 +22,15 @@ ALL: tuple[Intent, ...] = (
     common.contact,
     common.cancel,
     common.back,
-    services.human_agent,
-    services.training_list,
-    services.training_register,
-    services.training_mine,
-    services.training_cancel,
+    human_agent.intent,
+    training_list.intent,
+    training_register.intent,
+    training_mine.intent,
+    training_cancel.intent,
+    member_bind.intent,
     services.mediation_apply,
     services.appeal_submit,
     services.case_status,
-    services.member_bind,
     policy_qa.intent,
     common.out_of_scope,
 )

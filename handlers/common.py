@@ -11,10 +11,15 @@ from bot.replies import Reply
 from bot.state import DialogueState
 
 greeting = Intent("greeting", description="打招呼、寒暄、致谢", commands=("你好", "您好", "谢谢"))
-help_ = Intent("help", description="能做什么、菜单", commands=("帮助", "菜单", "help", "?"),
-               menu_keys=("HELP",))
-contact = Intent("contact", description="联系方式", commands=("联系我们", "联系方式"),
-                 menu_keys=("CONTACT",))
+help_ = Intent(
+    "help",
+    description="能做什么、菜单",
+    commands=("帮助", "菜单", "help", "?"),
+    menu_keys=("HELP",),
+)
+contact = Intent(
+    "contact", description="联系方式", commands=("联系我们", "联系方式"), menu_keys=("CONTACT",)
+)
 out_of_scope = Intent("out_of_scope", description="与商会服务无关")
 cancel = Intent("cancel", description="退出当前流程", commands=("取消", "退出", "算了", "不办了"))
 welcome = Intent("welcome", description="关注与扫码", events=("subscribe", "scan"))

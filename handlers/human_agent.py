@@ -1,0 +1,35 @@
+"""Human hand-off (人工): opens a ``Handoff`` staff answer from the console.
+
+In office hours the member is told a person will answer; outside them, when someone will
+be back, and that a message left now will be answered then. While the hand-off is open the
+dispatcher routes the member's messages to it instead of answering them itself.
+"""
+
+from __future__ import annotations
+
+from bot import handoff, training
+from bot.dispatch import Intent, Turn
+from bot.replies import Reply
+
+intent = Intent(
+    "human_agent",
+    description="要求人工客服",
+    commands=("人工", "转人工", "人工客服", "人工服务", "找人工"),
+)
+
+
+@intent.handler
+def hand_over(turn: Turn) -> Reply:
+    now = training.local_now(str(turn.config.get("ORG_TIMEZONE", "Asia/Shanghai")))
+    row = handoff.open_handoff(turn.db, turn.user_id, reason="asked")
+    if (
+        turn.message.msg_type in ("text", "voice")
+        and turn.message.text.strip() not in intent.commands
+    ):
+        handoff.add_member_message(turn.db, row, turn.message.text)
+    turn.state.handoff = True
+    turn.state.active_form = None
+    turn.state.requested_slot = None
+    if handoff.in_office_hours(now, turn.config):
+        return Reply("replies/human_agent/waiting.txt")
+    return Reply("replies/human_agent/after_hours.txt")

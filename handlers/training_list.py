@@ -1,0 +1,54 @@
+"""Open training sessions (近期培训): a numbered list; a number shows one session's details.
+
+No slots; it writes nothing. The session last shown is remembered so that "报名" right
+after it signs up for that one.
+"""
+
+from __future__ import annotations
+
+from bot import training
+from bot.dispatch import Intent, Turn
+from bot.models import TrainingSession
+from bot.replies import Reply
+
+intent = Intent(
+    "training_list",
+    description="有哪些培训、讲座可以报名",
+    menu_keys=("TRAINING_LIST",),
+    commands=("近期培训", "培训列表", "最近培训"),
+)
+KIND_WORDS = {"新生代": "新生代", "优秀民营": "优秀民营", "入党": "入党", "大讲堂": "大讲堂"}
+
+
+@intent.handler
+def list_sessions(turn: Turn) -> Reply:
+    now = training.local_now(str(turn.config.get("ORG_TIMEZONE", "Asia/Shanghai")))
+    sessions = training.open_sessions(turn.db, now)
+    choice = turn.entities.get("choice")
+    if choice is not None and turn.state.choice_kind == intent.name:
+        ids = turn.state.choices
+        if not 1 <= int(choice) <= len(ids):
+            return Reply("replies/training_list/bad_choice.txt", {"count": len(ids)})
+        session = turn.db.get(TrainingSession, int(ids[int(choice) - 1]))
+        turn.state.choices, turn.state.choice_kind = [], None
+        if session is None:
+            return Reply("replies/training_list/none.txt")
+        turn.state.values["last_session"] = str(session.id)
+        return Reply("replies/training_list/detail.txt", {"s": session})
+    kind = str(turn.entities.get("training_kind") or "")
+    if kind:
+        wanted = [s for s in sessions if _kind_matches(s, kind)]
+        sessions = wanted or sessions
+    if not sessions:
+        return Reply("replies/training_list/none.txt")
+    sessions = sessions[:8]
+    turn.state.choices = [str(s.id) for s in sessions]
+    turn.state.choice_kind = intent.name
+    return Reply("replies/training_list/list.txt", {"sessions": sessions})
+
+
+def _kind_matches(session: TrainingSession, kind: str) -> bool:
+    for word in KIND_WORDS:
+        if word in kind and (word in session.kind or word in session.title):
+            return True
+    return kind in session.kind or kind in session.title

@@ -1,0 +1,165 @@
+"""Training registration (培训报名): session, name, company, position, mobile → Registration.
+
+The form is pre-filled from the member's roster profile and asks only for what is missing;
+a session named in the first message ("报名新生代培训") is taken from it. Submitting takes a
+seat by a conditional UPDATE (``bot.training.register``) or a waiting-list place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import members, training
+from bot.dispatch import Intent, Turn
+from bot.errors import HandlerError, Invalid
+from bot.forms import Choice, Slot
+from bot.models import TrainingSession
+from bot.replies import Reply
+from handlers import validators
+from handlers.training_list import _kind_matches
+
+intent = Intent(
+    "training_register",
+    description="报名参加培训",
+    menu_keys=("TRAINING_REGISTER",),
+    commands=("报名", "我要报名", "培训报名"),
+)
+
+
+def _now(turn: Turn) -> Any:
+    return training.local_now(str(turn.config.get("ORG_TIMEZONE", "Asia/Shanghai")))
+
+
+def session_choices(turn: Turn) -> list[Choice]:
+    return [
+        Choice(str(s.id), f"{s.title}（{s.starts_at:%m月%d日}）", (s.title, s.kind))
+        for s in training.open_sessions(turn.db, _now(turn))[:8]
+    ]
+
+
+def open_session(turn: Turn, value: str) -> str:
+    """A session the member may still join; the reason when not."""
+    session = turn.db.get(TrainingSession, int(value)) if value.isdigit() else None
+    if session is None:
+        raise Invalid("replies/common/invalid_choice.txt")
+    member = members.by_openid(turn.db, turn.user_id)
+    try:
+        training.check_open(session, _now(turn))
+    except HandlerError as refusal:
+        raise Invalid(refusal.template, **refusal.context) from None
+    reason = training.eligibility(session, member)
+    if reason:
+        raise Invalid(reason, session=session)
+    row = training.existing(turn.db, session.id, turn.user_id)
+    if row is not None and row.status in training.ACTIVE:
+        raise Invalid("replies/training_register/already.txt", session=session, reg=row)
+    return value
+
+
+signup = intent.form(
+    Slot("session", "培训", validate=open_session, choices=session_choices),
+    Slot("name", "姓名", validate=validators.person_name, profile="name", entity="person_name"),
+    Slot(
+        "company",
+        "单位",
+        validate=validators.free_text(2, 100),
+        profile="company",
+        entity="company",
+        free_text=True,
+    ),
+    Slot(
+        "position", "职务", validate=validators.free_text(1, 50), profile="position", free_text=True
+    ),
+    Slot("phone", "手机号", validate=validators.cn_mobile, profile="mobile", entity="phone"),
+)
+
+
+@signup.on_prefill
+def from_profile(turn: Turn) -> dict[str, Any]:
+    profile = members.profile(turn.db, turn.user_id)
+    if profile:
+        return profile
+    # Not on the roster: what they gave last time they registered.
+    last = (
+        turn.db.execute(
+            training.select(training.Registration)
+            .where(training.Registration.openid == turn.user_id)
+            .order_by(training.Registration.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+    if last is None:
+        return {}
+    return {
+        "name": last.name,
+        "company": last.company,
+        "position": last.position,
+        "mobile": last.phone,
+    }
+
+
+def describe(turn: Turn, values: dict[str, Any]) -> dict[str, Any]:
+    session = turn.db.get(TrainingSession, int(values["session"]))
+    return {"session": session}
+
+
+signup.describe = describe
+
+
+@intent.handler
+def start(turn: Turn) -> Reply:
+    """Start the form with the session the message (or the list just shown) names."""
+    values: dict[str, Any] = {}
+    now = _now(turn)
+    sessions = training.open_sessions(turn.db, now)
+    kind = str(turn.entities.get("training_kind") or "")
+    picked = [s for s in sessions if kind and _kind_matches(s, kind)]
+    if not picked and turn.message.msg_type != "event":
+        picked = [s for s in sessions if s.title and s.title in turn.message.text]
+    if not picked and turn.state.values.get("last_session") and turn.message.msg_type != "event":
+        picked = [s for s in sessions if str(s.id) == turn.state.values["last_session"]]
+    if not sessions:
+        return Reply("replies/training_list/none.txt")
+    if len(picked) == 1:
+        try:
+            values["session"] = open_session(turn, str(picked[0].id))
+        except Invalid as refusal:
+            return Reply(refusal.template, refusal.context)
+    return turn.start_form("training_register", values)
+
+
+@signup.on_submit
+def register(turn: Turn, values: dict[str, Any]) -> Reply:
+    session = turn.db.get(TrainingSession, int(values["session"]))
+    assert session is not None
+    try:
+        outcome = training.register(
+            turn.db,
+            session,
+            openid=turn.user_id,
+            member=members.by_openid(turn.db, turn.user_id),
+            name=values["name"],
+            company=values["company"],
+            position=values.get("position", ""),
+            phone=values["phone"],
+            now=_now(turn),
+        )
+    except HandlerError as refusal:
+        return Reply(refusal.template, refusal.context)
+    reg = outcome.registration
+    base = str(turn.config.get("PUBLIC_BASE_URL", "")).rstrip("/")
+    if reg.status == "confirmed":
+        return Reply(
+            "replies/training_register/confirmed.txt",
+            {
+                "s": session,
+                "reg": reg,
+                "checkin": f"{base}/checkin/{reg.checkin_code}",
+                "ref": str(reg.id),
+            },
+        )
+    return Reply(
+        "replies/training_register/waitlisted.txt",
+        {"s": session, "reg": reg, "position": outcome.position, "ref": str(reg.id)},
+    )

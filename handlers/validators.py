@@ -1,0 +1,52 @@
+"""Slot validators shared by the forms: each returns the clean value or raises Invalid."""
+
+from __future__ import annotations
+
+import re
+
+from bot.dispatch import Turn
+from bot.errors import Invalid
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_NAME = re.compile(r"[\u4e00-\u9fa5·]{2,10}|[A-Za-z][A-Za-z .'-]{1,40}")
+_NOT_NAMES = frozenset({"不知道", "不告诉你", "你好", "谢谢", "报名", "培训", "会员"})
+
+
+def cn_mobile(turn: Turn, text: str) -> str:
+    digits = re.sub(r"[\s\-－—()（）]", "", text)
+    digits = digits.removeprefix("+86").removeprefix("86") if len(digits) > 11 else digits
+    match = _MOBILE.fullmatch(digits) or _MOBILE.search(digits)
+    if match is None or (match.group(0) != digits and len(re.sub(r"\D", "", digits)) != 11):
+        raise Invalid("replies/common/invalid_mobile.txt")
+    return match.group(0)
+
+
+def person_name(turn: Turn, text: str) -> str:
+    name = re.sub(r"^(我叫|我是|姓名[:：]?|名字[:：]?|叫)", "", text.strip())
+    if not _NAME.fullmatch(name) or name in _NOT_NAMES:
+        raise Invalid("replies/common/invalid_name.txt")
+    return name
+
+
+def free_text(min_len: int, max_len: int):  # type: ignore[no-untyped-def]
+    """A validator for free text between ``min_len`` and ``max_len`` characters."""
+
+    def validate(turn: Turn, text: str) -> str:
+        value = text.strip()
+        if len(value) < min_len:
+            raise Invalid("replies/common/too_short.txt", min_len=min_len)
+        if len(value) > max_len:
+            raise Invalid("replies/common/too_long.txt", max_len=max_len)
+        return value
+
+    return validate
+
+
+def yes_no(turn: Turn, text: str) -> str:
+    from bot.forms import NO, YES
+
+    if text in YES:
+        return "yes"
+    if text in NO or text in ("不用", "不要", "算了"):
+        return "no"
+    raise Invalid("replies/common/invalid_yes_no.txt")
