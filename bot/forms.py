@@ -59,6 +59,7 @@ DONE = frozenset({"完成", "好了", "没有了", "没了", "无", "跳过", "�
 # Messages that answer a prompt are short; a clear question in the middle of a form is
 # answered and the prompt repeated. These intents may interrupt a form.
 INTERRUPTING = frozenset({"policy_question", "greeting", "help", "out_of_scope"})
+_QUESTION = re.compile(r"[?？吗呢]|怎么|如何|什么|哪些|哪里|多少|能不能|可不可以|是否")
 
 
 @dataclass(frozen=True)
@@ -244,30 +245,23 @@ class FormEngine:
         return slot.validate(turn, text) if slot.validate else text
 
     def _interruption(self, turn: Turn, slot: Slot) -> Reply | None:
+        """Answer an unrelated message in the middle of a form, then repeat the prompt."""
         if self.interrupt is None or turn.text.isdigit():
             return None
         parse = self.nlu.parse(turn.message.text)
-        questioning = bool(
-            re.search(r"[?？吗呢]|怎么|如何|什么|哪些|多少|能不能|可不可以", turn.text)
-        )
         if parse.intent not in INTERRUPTING or parse.confidence < 0.6:
             return None
-        if parse.intent == "policy_question" and not questioning:
+        questioning = bool(_QUESTION.search(turn.text))
+        if parse.intent in ("greeting", "help"):
+            if len(turn.text) > 8:
+                return None
+        elif not questioning:
             return None
-        if (
-            slot.free_text
-            and not (questioning and parse.confidence >= 0.8)
-            and parse.intent
-            not in (
-                "greeting",
-                "help",
-            )
-        ):
-            return None
-        if parse.intent in ("greeting",) and len(turn.text) > 8:
-            return None
-        # The slot could still accept it (a company name that looks like chit-chat): prefer that.
-        if not slot.free_text and slot.choices is None:
+        # A clear question wins over the slot; a weaker one only when the slot refuses it
+        # (a company name may look like chit-chat, a dispute summary like a question).
+        if not (questioning and parse.confidence >= 0.8):
+            if slot.free_text:
+                return None
             try:
                 self._validate(turn, slot, turn.text)
                 return None

@@ -12,7 +12,8 @@ from flask import current_app
 # Control characters other than newline and tab break some WeChat clients.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|`)")
+# Only paired markers: "138****8000" (a masked phone) must survive.
+_MD_EMPHASIS = re.compile(r"\*\*([^*\n]+)\*\*|__([^_\n]+)__|`([^`\n]+)`")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*", re.MULTILINE)
 _MD_BULLET = re.compile(r"^\s*[-*+]\s+", re.MULTILINE)
 _BLANKS = re.compile(r"\n{3,}")
@@ -38,7 +39,7 @@ def plain_text(text: str) -> str:
     """Strip Markdown leftovers and control characters; keep line breaks."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _MD_LINK.sub(r"\1 \2", text)
-    text = _MD_EMPHASIS.sub("", text)
+    text = _MD_EMPHASIS.sub(lambda m: next(g for g in m.groups() if g is not None), text)
     text = _MD_HEADING.sub("", text)
     text = _MD_BULLET.sub("· ", text)
     text = _CONTROL.sub("", text)

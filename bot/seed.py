@@ -69,7 +69,8 @@ def load_demo() -> str:
         TrainingSession(
             title="非公经济大讲堂·经济形势解读", kind="非公经济大讲堂",
             description="邀请经济学者解读当前经济形势和惠企政策，线上线下同步，现场互动答疑。",
-            starts_at=today + timedelta(days=5, hours=5), ends_at=today + timedelta(days=5, hours=7),
+            starts_at=today + timedelta(days=5, hours=5),
+            ends_at=today + timedelta(days=5, hours=7),
             place="市民中心三楼报告厅", online_link="", capacity=120,
             deadline=today + timedelta(days=4, hours=9), audience="anyone", status="open"),
         TrainingSession(

@@ -8,7 +8,11 @@ from bot.dispatch import Turn
 from bot.errors import Invalid
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-_NAME = re.compile(r"[\u4e00-\u9fa5·]{2,10}|[A-Za-z][A-Za-z .'-]{1,40}")
+# Chinese names are 2–4 characters (a few more with the · of minority names).
+_NAME = re.compile(
+    r"[\u4e00-\u9fa5]{2,5}|[\u4e00-\u9fa5]{1,6}·[\u4e00-\u9fa5]{1,6}|[A-Za-z][A-Za-z .'-]{1,40}"
+)
+_NOT_NAME_PARTS = re.compile(r"[吗呢吧啊]|什么|怎么|公司|商会|培训|报名|不知道")
 _NOT_NAMES = frozenset({"不知道", "不告诉你", "你好", "谢谢", "报名", "培训", "会员"})
 
 
@@ -23,7 +27,7 @@ def cn_mobile(turn: Turn, text: str) -> str:
 
 def person_name(turn: Turn, text: str) -> str:
     name = re.sub(r"^(我叫|我是|姓名[:：]?|名字[:：]?|叫)", "", text.strip())
-    if not _NAME.fullmatch(name) or name in _NOT_NAMES:
+    if not _NAME.fullmatch(name) or name in _NOT_NAMES or _NOT_NAME_PARTS.search(name):
         raise Invalid("replies/common/invalid_name.txt")
     return name
 
