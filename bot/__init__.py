@@ -99,9 +99,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from bot import health, pages, webhook
+    from bot import admin, health, pages, webhook
 
     app.register_blueprint(webhook.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
     if app.config.get("ENV") != "production":

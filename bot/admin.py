@@ -48,6 +48,7 @@ from flask.cli import AppGroup
 from flask.typing import ResponseReturnValue
 from jinja2 import TemplateError, TemplateNotFound
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -118,6 +119,11 @@ def _configure(state: BlueprintSetupState) -> None:
     cfg.setdefault("ADMIN_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 
 
+def sql() -> Session:
+    """The request's database session (the scoped proxy's current session, typed)."""
+    return db.session()
+
+
 # -- sign-in, roles, CSRF ---------------------------------------------------------------------
 def can(user: AdminUser | None, section: str) -> bool:
     """Whether ``user`` may open ``section`` (a key of ``SECTIONS``)."""
@@ -133,7 +139,7 @@ def current_staff() -> AdminUser | None:
     user = None
     uid = session.get("admin_uid")
     if uid is not None:
-        user = db.session.get(AdminUser, uid)
+        user = sql().get(AdminUser, uid)
         # A deactivated account or a changed password ends every open session.
         if user is None or not user.active or session.get("admin_key") != _key(user):
             session.pop("admin_uid", None)
@@ -213,9 +219,9 @@ def login() -> ResponseReturnValue:
     if _failures(throttle) >= LOGIN_FAILURES:
         flash("登录失败次数过多，请 15 分钟后再试。", "error")
         return page("login.html", next=target, username=username), 429
-    user = db.session.execute(
-        select(AdminUser).where(AdminUser.username == username)
-    ).scalar_one_or_none()
+    user = (
+        sql().execute(select(AdminUser).where(AdminUser.username == username)).scalar_one_or_none()
+    )
     if user is None or not user.active:
         # Same work as a real check, so timing does not reveal which usernames exist.
         check_password_hash(_DUMMY_HASH, password)
@@ -224,8 +230,8 @@ def login() -> ResponseReturnValue:
         user = None
     if user is None:
         _count_failure(throttle)
-        db.session.add(AuditLog(actor=username[:50] or "-", action="login.failed"))
-        db.session.commit()
+        sql().add(AuditLog(actor=username[:50] or "-", action="login.failed"))
+        sql().commit()
         flash("用户名或密码不正确。", "error")
         return page("login.html", next=target, username=username), 401
     # A fresh session on sign-in: nothing set before it (a planted cookie) carries over.
@@ -233,8 +239,8 @@ def login() -> ResponseReturnValue:
     session["admin_uid"] = user.id
     session["admin_key"] = _key(user)
     g.staff = user
-    db.session.add(AuditLog(actor=user.username, action="login", target=f"admin_user:{user.id}"))
-    db.session.commit()
+    sql().add(AuditLog(actor=user.username, action="login", target=f"admin_user:{user.id}"))
+    sql().commit()
     return redirect(_safe_next(target))
 
 
@@ -261,8 +267,8 @@ def _count_failure(key: str) -> None:
 def logout() -> ResponseReturnValue:
     user = current_staff()
     if user is not None:
-        db.session.add(AuditLog(actor=user.username, action="logout"))
-        db.session.commit()
+        sql().add(AuditLog(actor=user.username, action="logout"))
+        sql().commit()
     session.clear()
     flash("您已退出登录。", "info")
     return redirect(url_for("admin.login"))
@@ -286,7 +292,7 @@ def page(template: str, **context: Any) -> str:
 
 def audit(action: str, target: str = "", **detail: Any) -> None:
     """Add an audit row to the view's transaction (committed with the change itself)."""
-    db.session.add(
+    sql().add(
         AuditLog(
             actor=staff().username,
             action=action,
@@ -342,7 +348,7 @@ def _int_arg(name: str, default: int = 1) -> int:
 
 
 def _or_404(model: type[Any], ident: int) -> Any:
-    row = db.session.get(model, ident)
+    row = sql().get(model, ident)
     if row is None:
         abort(404)
     return row
@@ -356,7 +362,7 @@ def _render_error(error: HTTPException) -> ResponseReturnValue:
         return error
     code = error.code or 500
     if code == 500:
-        db.session.rollback()
+        sql().rollback()
     try:
         return page(f"{code}.html", error=error), code
     except TemplateNotFound:
@@ -371,7 +377,7 @@ for _code in (400, 403, 404, 413, 500):
 @bp.get("/")
 @login_required()
 def dashboard() -> ResponseReturnValue:
-    s = db.session
+    s = sql()
     week_ago = utcnow() - timedelta(days=7)
 
     def count(query: Any) -> int:
@@ -423,24 +429,30 @@ HANDOFF_ROLES = SECTIONS["handoffs"]
 @bp.get("/handoffs")
 @login_required(roles=HANDOFF_ROLES)
 def handoff_list() -> ResponseReturnValue:
-    rows = handoffs.waiting_list(db.session)
+    rows = handoffs.waiting_list(sql())
     last: dict[int, HandoffMessage] = {}
     for row in rows:
-        message = db.session.execute(
-            select(HandoffMessage)
-            .where(HandoffMessage.handoff_id == row.id)
-            .order_by(HandoffMessage.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
+        message = (
+            sql()
+            .execute(
+                select(HandoffMessage)
+                .where(HandoffMessage.handoff_id == row.id)
+                .order_by(HandoffMessage.id.desc())
+                .limit(1)
+            )
+            .scalar_one_or_none()
+        )
         if message is not None:
             last[row.id] = message
     recent = list(
-        db.session.execute(
+        sql()
+        .execute(
             select(Handoff)
             .where(Handoff.status == "closed")
             .order_by(Handoff.closed_at.desc())
             .limit(10)
-        ).scalars()
+        )
+        .scalars()
     )
     return page(
         "handoffs.html", rows=rows, last=last, names=_names(r.openid for r in rows), recent=recent
@@ -451,12 +463,12 @@ def _names(openids: Iterable[str]) -> dict[str, Member]:
     wanted = set(openids)
     if not wanted:
         return {}
-    found = db.session.execute(select(Member).where(Member.openid.in_(wanted))).scalars()
+    found = sql().execute(select(Member).where(Member.openid.in_(wanted))).scalars()
     return {m.openid: m for m in found if m.openid}
 
 
 def _thread_json(row: Handoff) -> dict[str, Any]:
-    lines = handoffs.thread(db.session, row)
+    lines = handoffs.thread(sql(), row)
     return {
         "id": row.id,
         "status": row.status,
@@ -478,7 +490,7 @@ def _thread_json(row: Handoff) -> dict[str, Any]:
 @login_required(roles=HANDOFF_ROLES)
 def handoff_detail(handoff_id: int) -> ResponseReturnValue:
     row = _or_404(Handoff, handoff_id)
-    member = members.by_openid(db.session, row.openid)
+    member = members.by_openid(sql(), row.openid)
     return page("handoff.html", row=row, member=member, data=_thread_json(row))
 
 
@@ -506,9 +518,9 @@ def handoff_reply(handoff_id: int) -> ResponseReturnValue:
         flash(f"回复太长（微信单条消息上限约 {limit // 3} 个汉字），请分成几条发送。", "error")
         return back
     user = staff()
-    handoffs.add_staff_message(db.session, row, user.username, text, delivery="queued")
+    handoffs.add_staff_message(sql(), row, user.username, text, delivery="queued")
     audit("handoff.reply", f"handoff:{row.id}", chars=len(text))
-    db.session.commit()
+    sql().commit()
     try:
         enqueue_push(row.openid, text)
     except Exception:
@@ -524,9 +536,9 @@ def handoff_close(handoff_id: int) -> ResponseReturnValue:
     if row.status not in handoffs.OPEN:
         flash("该人工会话已经结束。", "info")
         return redirect(url_for("admin.handoff_list"))
-    handoffs.close(db.session, row, staff().username)
+    handoffs.close(sql(), row, staff().username)
     audit("handoff.close", f"handoff:{row.id}")
-    db.session.commit()
+    sql().commit()
     try:
         # The webhook reads this flag to keep the bot quiet; without it the bot answers again.
         current_app.extensions["redis"].delete(f"bot:handoff:{row.openid}")
@@ -545,11 +557,15 @@ EXPORT_COLUMNS = ("id", "session_id", "openid", "name", "company", "phone", "sta
 
 
 def _seat_counts() -> dict[int, dict[str, int]]:
-    rows = db.session.execute(
-        select(Registration.session_id, Registration.status, func.count()).group_by(
-            Registration.session_id, Registration.status
+    rows = (
+        sql()
+        .execute(
+            select(Registration.session_id, Registration.status, func.count()).group_by(
+                Registration.session_id, Registration.status
+            )
         )
-    ).all()
+        .all()
+    )
     counts: dict[int, dict[str, int]] = {}
     for session_id, status, n in rows:
         counts.setdefault(session_id, {})[status] = int(n)
@@ -566,7 +582,7 @@ def training_list() -> ResponseReturnValue:
         query = query.order_by(TrainingSession.starts_at, TrainingSession.id)
     else:
         query = query.order_by(TrainingSession.starts_at.desc(), TrainingSession.id.desc())
-    sessions = list(db.session.execute(query).scalars())
+    sessions = list(sql().execute(query).scalars())
     return page("training_list.html", sessions=sessions, counts=_seat_counts(), show=show)
 
 
@@ -672,10 +688,10 @@ def training_new() -> ResponseReturnValue:
             flash(message, "error")
         return page("training_form.html", row=None, values=request.form), 400
     row = TrainingSession(**data)
-    db.session.add(row)
-    db.session.flush()
+    sql().add(row)
+    sql().flush()
     audit("training.create", f"training_session:{row.id}", title=row.title, status=row.status)
-    db.session.commit()
+    sql().commit()
     flash("培训已创建。", "success")
     return redirect(url_for("admin.training_detail", session_id=row.id))
 
@@ -697,7 +713,7 @@ def training_edit(session_id: int) -> ResponseReturnValue:
     changed = {k: v for k, v in data.items() if getattr(row, k) != v}
     for key, value in changed.items():
         setattr(row, key, value)
-    db.session.flush()
+    sql().flush()
     # More seats than before: the waiting list moves up at once, as a cancellation would.
     promoted = _promote_all(row) if "capacity" in changed else []
     audit(
@@ -706,7 +722,7 @@ def training_edit(session_id: int) -> ResponseReturnValue:
         fields=sorted(changed),
         promoted=[r.id for r in promoted],
     )
-    db.session.commit()
+    sql().commit()
     _notify_promoted(promoted)
     flash("培训信息已保存。", "success")
     if promoted:
@@ -716,9 +732,9 @@ def training_edit(session_id: int) -> ResponseReturnValue:
 
 def _promote_all(row: TrainingSession) -> list[Registration]:
     promoted = []
-    while (moved := training.promote_next(db.session, row.id)) is not None:
+    while (moved := training.promote_next(sql(), row.id)) is not None:
         promoted.append(moved)
-    db.session.refresh(row)
+    sql().refresh(row)
     return promoted
 
 
@@ -743,11 +759,13 @@ def _notify_promoted(rows: list[Registration]) -> None:
 def training_detail(session_id: int) -> ResponseReturnValue:
     row: TrainingSession = _or_404(TrainingSession, session_id)
     regs = list(
-        db.session.execute(
+        sql()
+        .execute(
             select(Registration)
             .where(Registration.session_id == row.id)
             .order_by(Registration.created_at, Registration.id)
-        ).scalars()
+        )
+        .scalars()
     )
     # Waiting-list places in one pass (the same order promote_next uses).
     places: dict[int, int] = {}
@@ -773,7 +791,7 @@ def training_status(session_id: int) -> ResponseReturnValue:
         before = row.status
         row.status = status
         audit("training.status", f"training_session:{row.id}", before=before, after=status)
-        db.session.commit()
+        sql().commit()
         flash("已开放报名。" if status == "open" else "已关闭报名。", "success")
     back = request.form.get("back")
     return redirect(
@@ -788,9 +806,9 @@ def training_cancel(session_id: int) -> ResponseReturnValue:
     if row.status == "cancelled":
         flash("该培训已经取消。", "info")
         return redirect(url_for("admin.training_detail", session_id=row.id))
-    affected = training.cancel_session(db.session, row)
+    affected = training.cancel_session(sql(), row)
     audit("training.cancel", f"training_session:{row.id}", notified=len(affected))
-    db.session.commit()
+    sql().commit()
     failed = sum(
         not push(
             reg.openid, "replies/training_register/session_cancelled.txt", session=row, reg=reg
@@ -807,13 +825,13 @@ def training_cancel(session_id: int) -> ResponseReturnValue:
 @login_required(roles=TRAINING_ROLES)
 def training_attend(session_id: int) -> ResponseReturnValue:
     row: TrainingSession = _or_404(TrainingSession, session_id)
-    reg = db.session.get(Registration, _form_int("reg_id"))
+    reg = sql().get(Registration, _form_int("reg_id"))
     if reg is None or reg.session_id != row.id:
         abort(404)
     if reg.status == "confirmed":
-        training.check_in(db.session, reg.checkin_code)
+        training.check_in(sql(), reg.checkin_code)
         audit("training.attend", f"registration:{reg.id}", session=row.id)
-        db.session.commit()
+        sql().commit()
         flash(f"已为 {reg.name} 登记签到。", "success")
     elif reg.status != "attended":
         flash(f"{reg.name} 当前不是确认报名状态，不能签到。", "error")
@@ -828,11 +846,15 @@ def _form_int(name: str) -> int:
 
 
 def _registration_rows(session_id: int) -> list[list[Any]]:
-    regs = db.session.execute(
-        select(Registration)
-        .where(Registration.session_id == session_id)
-        .order_by(Registration.created_at, Registration.id)
-    ).scalars()
+    regs = (
+        sql()
+        .execute(
+            select(Registration)
+            .where(Registration.session_id == session_id)
+            .order_by(Registration.created_at, Registration.id)
+        )
+        .scalars()
+    )
     zone = _zone()
     return [
         [
@@ -858,7 +880,7 @@ def training_export(session_id: int, fmt: str) -> ResponseReturnValue:
     row: TrainingSession = _or_404(TrainingSession, session_id)
     rows = _registration_rows(row.id)
     audit("training.export", f"training_session:{row.id}", format=fmt, rows=len(rows))
-    db.session.commit()
+    sql().commit()
     return table_file(f"training-{row.id}-registrations", fmt, EXPORT_COLUMNS, rows)
 
 
@@ -866,14 +888,16 @@ def training_export(session_id: int, fmt: str) -> ResponseReturnValue:
 @login_required(roles=TRAINING_ROLES)
 def checkin(code: str) -> ResponseReturnValue:
     """The URL in a member's check-in QR code: scanned at the door by an officer's phone."""
-    found = db.session.execute(
-        select(Registration).where(Registration.checkin_code == code[:32])
-    ).scalar_one_or_none()
+    found = (
+        sql()
+        .execute(select(Registration).where(Registration.checkin_code == code[:32]))
+        .scalar_one_or_none()
+    )
     already = found is not None and found.status == "attended"
-    reg = training.check_in(db.session, code[:32])
+    reg = training.check_in(sql(), code[:32])
     if reg is not None and not already:
         audit("training.checkin", f"registration:{reg.id}", session=reg.session_id)
-        db.session.commit()
+        sql().commit()
     return page("checkin.html", reg=reg, found=found, already=already)
 
 
@@ -904,10 +928,14 @@ def member_list() -> ResponseReturnValue:
     elif bound == "no":
         query = query.where(Member.openid.is_(None))
     pager = db.paginate(query, page=_int_arg("page"), per_page=PER_PAGE, error_out=False)
-    chambers = list(db.session.execute(select(Chamber).order_by(Chamber.name)).scalars())
-    pending = db.session.execute(
-        select(func.count()).select_from(MemberRequest).where(MemberRequest.status == "pending")
-    ).scalar_one()
+    chambers = list(sql().execute(select(Chamber).order_by(Chamber.name)).scalars())
+    pending = (
+        sql()
+        .execute(
+            select(func.count()).select_from(MemberRequest).where(MemberRequest.status == "pending")
+        )
+        .scalar_one()
+    )
     return page(
         "members.html",
         pager=pager,
@@ -922,9 +950,9 @@ def member_list() -> ResponseReturnValue:
 @bp.get("/members/export.<fmt>")
 @login_required(roles=MEMBER_ROLES)
 def member_export(fmt: str) -> ResponseReturnValue:
-    rows = [[r[c] for c in MEMBER_COLUMNS] for r in members.roster_rows(db.session)]
+    rows = [[r[c] for c in MEMBER_COLUMNS] for r in members.roster_rows(sql())]
     audit("members.export", "members", format=fmt, rows=len(rows))
-    db.session.commit()
+    sql().commit()
     return table_file("members", fmt, MEMBER_COLUMNS, rows)
 
 
@@ -976,8 +1004,8 @@ def member_import() -> ResponseReturnValue:
     if not rows:
         flash("文件里没有数据行。", "error")
         return page("member_import.html", report=None), 400
-    report = members.import_roster(db.session, rows, dry_run=True)
-    db.session.rollback()  # a dry run writes nothing; make sure nothing lingers
+    report = members.import_roster(sql(), rows, dry_run=True)
+    sql().rollback()  # a dry run writes nothing; make sure nothing lingers
     # The file waits on disk (not in a hidden field: forms are size-limited) under a random
     # token that only this session may redeem.
     token = secrets.token_urlsafe(18)
@@ -996,7 +1024,7 @@ def _confirm_import(token: str) -> ResponseReturnValue:
     rows = _read_roster(path.read_bytes(), path.name)
     if rows is None:
         return page("member_import.html", report=None), 400
-    report = members.import_roster(db.session, rows, dry_run=False)
+    report = members.import_roster(sql(), rows, dry_run=False)
     audit(
         "members.import",
         "members",
@@ -1006,7 +1034,7 @@ def _confirm_import(token: str) -> ResponseReturnValue:
         errors=len(report.errors),
         duplicates=len(report.duplicates),
     )
-    db.session.commit()
+    sql().commit()
     path.unlink(missing_ok=True)
     session.pop("import_token", None)
     flash(f"导入完成：新增 {report.created} 人，更新 {report.updated} 人。", "success")
@@ -1020,19 +1048,23 @@ def _confirm_import(token: str) -> ResponseReturnValue:
 @login_required(roles=MEMBER_ROLES)
 def member_requests() -> ResponseReturnValue:
     pending = list(
-        db.session.execute(
+        sql()
+        .execute(
             select(MemberRequest)
             .where(MemberRequest.status == "pending")
             .order_by(MemberRequest.created_at)
-        ).scalars()
+        )
+        .scalars()
     )
     decided = list(
-        db.session.execute(
+        sql()
+        .execute(
             select(MemberRequest)
             .where(MemberRequest.status != "pending")
             .order_by(MemberRequest.decided_at.desc())
             .limit(20)
-        ).scalars()
+        )
+        .scalars()
     )
     return page("member_requests.html", pending=pending, decided=decided)
 
@@ -1054,18 +1086,18 @@ def member_approve(request_id: int) -> ResponseReturnValue:
         return back
     # approve() binds only a free roster row; refuse rather than tell the member they are
     # bound when their WeChat account (or the roster row) already belongs to someone else.
-    holder = members.by_openid(db.session, row.openid)
+    holder = members.by_openid(sql(), row.openid)
     if holder is not None:
         flash(f"该微信号已绑定会员“{holder.name}”，无需再审批；可直接驳回此申请。", "error")
         return back
-    listed = members.match(db.session, row.name, row.mobile)
+    listed = members.match(sql(), row.name, row.mobile)
     if listed is not None and listed.openid and listed.openid != row.openid:
         flash(f"名册中的“{listed.name}”已绑定另一个微信号，请核实身份后再处理。", "error")
         return back
-    member = members.approve(db.session, row)
-    db.session.flush()
+    member = members.approve(sql(), row)
+    sql().flush()
     audit("members.approve", f"member_request:{row.id}", member=member.id)
-    db.session.commit()
+    sql().commit()
     push(row.openid, "replies/member_bind/approved.txt", member=member, request=row)
     flash(f"已通过“{row.name}”的入会申请并通知本人。", "success")
     return back
@@ -1086,7 +1118,7 @@ def member_reject(request_id: int) -> ResponseReturnValue:
     row.note = note
     row.decided_at = utcnow()
     audit("members.reject", f"member_request:{row.id}", note=note)
-    db.session.commit()
+    sql().commit()
     push(row.openid, "replies/member_bind/rejected.txt", request=row, note=note)
     flash(f"已驳回“{row.name}”的申请并通知本人。", "success")
     return back
@@ -1116,12 +1148,16 @@ def kb_list() -> ResponseReturnValue:
                 )
             )
         )
-    entries = list(db.session.execute(query).scalars())
-    open_questions = db.session.execute(
-        select(func.count())
-        .select_from(UnansweredQuestion)
-        .where(UnansweredQuestion.resolved.is_(False))
-    ).scalar_one()
+    entries = list(sql().execute(query).scalars())
+    open_questions = (
+        sql()
+        .execute(
+            select(func.count())
+            .select_from(UnansweredQuestion)
+            .where(UnansweredQuestion.resolved.is_(False))
+        )
+        .scalar_one()
+    )
     return page(
         "kb_list.html", entries=entries, q=q, today=date.today(), open_questions=open_questions
     )
@@ -1155,9 +1191,7 @@ def _parse_entry(
         topic = form.get("topic", "").strip()
         if not _TOPIC.match(topic):
             errors.append("主题编号只能用小写字母、数字、下划线和连字符（2–80 位）。")
-        elif db.session.execute(
-            select(KnowledgeEntry.id).where(KnowledgeEntry.topic == topic)
-        ).first():
+        elif sql().execute(select(KnowledgeEntry.id).where(KnowledgeEntry.topic == topic)).first():
             errors.append(f"主题编号“{topic}”已存在。")
         data["topic"] = topic
     for key, label, limit in (
@@ -1224,16 +1258,16 @@ def kb_edit(entry_id: int | None = None) -> ResponseReturnValue:
         )
     if row is None:
         row = KnowledgeEntry(topic=data.pop("topic"))
-        db.session.add(row)
+        sql().add(row)
         action = "kb.create"
     else:
         action = "kb.update"
     changed = sorted(k for k, v in data.items() if getattr(row, k, None) != v)
     for key, value in data.items():
         setattr(row, key, value)
-    db.session.flush()
+    sql().flush()
     audit(action, f"knowledge_entry:{row.topic}", fields=changed)
-    db.session.commit()
+    sql().commit()
     try:
         knowledge.bump_version(current_app.extensions["redis"])
     except Exception:
@@ -1253,9 +1287,7 @@ def kb_unanswered() -> ResponseReturnValue:
         query = query.where(UnansweredQuestion.resolved.is_(False))
     query = query.order_by(UnansweredQuestion.count.desc(), UnansweredQuestion.last_asked_at.desc())
     pager = db.paginate(query, page=_int_arg("page"), per_page=PER_PAGE, error_out=False)
-    topics = {
-        t: i for t, i in db.session.execute(select(KnowledgeEntry.topic, KnowledgeEntry.id)).all()
-    }
+    topics = {t: i for t, i in sql().execute(select(KnowledgeEntry.topic, KnowledgeEntry.id)).all()}
     return page("kb_unanswered.html", pager=pager, show_all=show_all, topics=topics)
 
 
@@ -1266,7 +1298,7 @@ def kb_resolve(question_id: int) -> ResponseReturnValue:
     if not row.resolved:
         row.resolved = True
         audit("kb.resolve", f"unanswered_question:{row.id}", text=row.text[:100])
-        db.session.commit()
+        sql().commit()
         flash("已标记为已处理。", "success")
     return redirect(url_for("admin.kb_unanswered"))
 
@@ -1285,9 +1317,9 @@ def conversation_log() -> ResponseReturnValue:
     pager = db.paginate(query, page=_int_arg("page"), per_page=PER_PAGE, error_out=False)
     intents = [
         i
-        for (i,) in db.session.execute(
-            select(ConversationLog.intent).distinct().order_by(ConversationLog.intent)
-        ).all()
+        for (i,) in sql()
+        .execute(select(ConversationLog.intent).distinct().order_by(ConversationLog.intent))
+        .all()
         if i
     ]
     return page("log.html", pager=pager, openid=openid, intent=intent, intents=intents)
@@ -1367,7 +1399,7 @@ def create_user(
     name = name.strip()
     if not name or len(name) > 50:
         raise click.ClickException("the username must be 1-50 characters")
-    if db.session.execute(select(AdminUser.id).where(AdminUser.username == name)).first():
+    if sql().execute(select(AdminUser.id).where(AdminUser.username == name)).first():
         raise click.ClickException(f"user {name!r} already exists")
     user = AdminUser(
         username=name,
@@ -1376,13 +1408,13 @@ def create_user(
         committee_id=committee,
         department_id=department,
     )
-    db.session.add(user)
-    db.session.flush()
-    db.session.add(
+    sql().add(user)
+    sql().flush()
+    sql().add(
         AuditLog(actor="cli", action="admin.create_user", target=f"admin_user:{user.id}",
                  detail=json.dumps({"role": role}))
     )  # fmt: skip
-    db.session.commit()
+    sql().commit()
     click.echo(json.dumps({"id": user.id, "username": user.username}))
 
 
@@ -1393,14 +1425,10 @@ def create_user(
 )
 def set_password(name: str, password: str) -> None:
     """Set a staff account's password (signs out its open sessions)."""
-    user = db.session.execute(
-        select(AdminUser).where(AdminUser.username == name)
-    ).scalar_one_or_none()
+    user = sql().execute(select(AdminUser).where(AdminUser.username == name)).scalar_one_or_none()
     if user is None:
         raise click.ClickException(f"no user {name!r}")
     user.password_hash = generate_password_hash(password)
-    db.session.add(
-        AuditLog(actor="cli", action="admin.set_password", target=f"admin_user:{user.id}")
-    )
-    db.session.commit()
+    sql().add(AuditLog(actor="cli", action="admin.set_password", target=f"admin_user:{user.id}"))
+    sql().commit()
     click.echo(json.dumps({"id": user.id, "username": user.username}))

@@ -31,6 +31,9 @@ def register(app: Flask) -> None:
     from bot.nlu_cli import nlu_cli
 
     app.cli.add_command(nlu_cli)
+    from bot.admin import admin_cli
+
+    app.cli.add_command(admin_cli)
     from bot.ops_cli import export_cli, training_cli
 
     app.cli.add_command(training_cli)

@@ -17,7 +17,7 @@ from bot import events, handoff
 from bot.channel import Inbound
 from bot.dispatch import Intent, Notice, Registry, Turn
 from bot.errors import HandlerError
-from bot.extensions import db
+from bot.extensions import db, sqlite_immediate
 from bot.nlu import Parse, Understanding, normalise
 from bot.push import take_pending
 from bot.replies import Reply, render, split_for_wechat
@@ -85,6 +85,20 @@ class Dispatcher:
         degraded: bool = False,
     ) -> Outcome:
         """Answer one message. Never raises: a crash becomes the apology reply."""
+        token = sqlite_immediate.set(True)
+        try:
+            return self._handle(message, state, has_pending, more, degraded)
+        finally:
+            sqlite_immediate.reset(token)
+
+    def _handle(
+        self,
+        message: Inbound,
+        state: DialogueState,
+        has_pending: bool,
+        more: str | None,
+        degraded: bool,
+    ) -> Outcome:
         now = datetime.now(UTC)
         expired = self._expired(state, now)
         if expired:

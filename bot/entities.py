@@ -56,10 +56,11 @@ from __future__ import annotations
 
 import logging
 import re
+import string
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = ["MAX_CHARS", "extract", "parse_number"]
 
@@ -74,6 +75,15 @@ MAX_CHARS = 4000
 _MASK = "\x00"
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
+_T = TypeVar("_T")
+
+
+def _re(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    # ASCII: \d must mean 0-9 only, or Arabic-Indic and other Unicode digits would come out of a
+    # "phone number".  Chinese characters in the patterns are literals and are unaffected.
+    return re.compile(pattern, flags | re.ASCII)
+
+
 _CN_DIGIT_CHARS = "零〇一二两三四五六七八九"
 _CN_NUM_CHARS = _CN_DIGIT_CHARS + "十百千万亿"
 
@@ -107,7 +117,7 @@ def _normalise(text: str) -> str:
 def _any_of(chars: str) -> re.Pattern[str]:
     """A pre-check for a regex scan: a character class is searched for in C, without the per
     character allocations of ``set.isdisjoint(text)``, and most messages contain none of them."""
-    return re.compile(f"[{re.escape(chars)}]")
+    return _re(f"[{re.escape(chars)}]")
 
 
 def _has_any(text: str, chars: re.Pattern[str]) -> bool:
@@ -142,10 +152,11 @@ _PERIOD_TRIGGERS = _any_of("午晚早晨夜凌")
 _MONEY_TRIGGERS = _any_of("万亿千元块圆¥币RMBrmb")
 _COMPANY_TRIGGERS = _any_of("司团厂店室社所行")
 _TRAINING_TRIGGERS = _any_of("代家子讲非")
-_NAME_TRIGGERS = _any_of("叫名姓是")
+_NAME_TRIGGERS = _any_of("叫名姓联是")
 
 
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with every span overwritten by ``_MASK``."""
     if not spans:
         return text
     chars = list(text)
@@ -174,7 +185,7 @@ _CN_DIGITS = {
 }
 _CN_SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_BIG_UNITS = {"万": 10**4, "亿": 10**8}
-_NUM_TOKEN_RE = re.compile(rf"\d+(?:\.\d+)?|[{_CN_NUM_CHARS}]")
+_NUM_TOKEN_RE = _re(rf"\d+(?:\.\d+)?|[{_CN_NUM_CHARS}]")
 
 
 def parse_number(text: str) -> Decimal | None:
@@ -252,40 +263,47 @@ def _json_number(value: Decimal) -> int | float:
 
 # TJ/SQ + an 8-digit date + a 3-8 digit serial.  The date part is not validated: a member who
 # mistypes it still means that case, and the lookup will say whether it exists.
-_CASE_RE = re.compile(r"(?<![A-Za-z0-9])(TJ|SQ)(\d{8}\d{3,8})(?!\d)", re.IGNORECASE)
+_CASE_RE = _re(r"(?<![A-Za-z0-9])(TJ|SQ)(\d{8}\d{3,8})(?!\d)", re.IGNORECASE)
 
 
-def _cases(s: str, out: dict[str, Any], spans: list[tuple[int, int]]) -> None:
+_Spans = list[tuple[int, int]]
+
+
+def _cases(s: str, out: dict[str, Any]) -> _Spans:
+    spans: _Spans = []
     if not _has_any(s, _CASE_TRIGGERS):
-        return
+        return spans
     for m in _CASE_RE.finditer(s):
         key = "case_no" if m.group(1).upper() == "TJ" else "ticket_no"
         out.setdefault(key, m.group(0).upper())
         spans.append(m.span())
+    return spans
 
 
 # ---------------------------------------------------------------------------------------------
 # Phones
 # ---------------------------------------------------------------------------------------------
 
-# The digit lookarounds reject 10/12-digit runs and numbers inside ID cards or other long runs;
-# 初/终/执/字 before the digits is a court case number's serial ((2026)桂0103民初123号).
-_MOBILE_RE = re.compile(r"(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
-_MOBILE_PREFIX_RE = re.compile(r"(?:\+|00)?86[\s-]*$")  # +86 / 0086 / 86, looked for before
+# (?!\d) after and _MOBILE_BAD_BEFORE before reject 10/12-digit runs and numbers inside ID cards
+# or other long runs; 初/终/执/字 before the digits is a court case number's serial
+# ((2026)桂0103民初123号).
+_MOBILE_RE = _re(r"(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+_MOBILE_PREFIX_RE = _re(r"(?:\+|00)?86[\s-]*$")  # +86 / 0086 / 86, looked for just before
 _MOBILE_BAD_BEFORE = set("0123456789+初终执字")
 _DIGITS_AND_DASH = set("0123456789-")
 # Area codes: 010 and 02x are three digits, all others four.  Local numbers 7-8 digits, possibly
 # split 3/4+4.  An extension follows "-", "转" or "分机".
-_LANDLINE_RE = re.compile(
+_LANDLINE_RE = _re(
     r"(?:\((0(?:10|2\d|[3-9]\d\d))\)|(0(?:10|2\d|[3-9]\d\d)))\s*-?\s*"
     r"(\d{7,8}|\d{3,4}[\s-]\d{4})(?!\d)"
     r"(?:\s*(?:-|转|分机)\s*(\d{1,6})(?!\d))?"
 )
 
 
-def _phones(s: str, out: dict[str, Any], spans: list[tuple[int, int]]) -> None:
+def _phones(s: str, out: dict[str, Any]) -> _Spans:
+    spans: _Spans = []
     if "1" not in s:
-        return
+        return spans
     phones: list[str] = []
     for m in _MOBILE_RE.finditer(s):
         start = m.start()
@@ -302,16 +320,18 @@ def _phones(s: str, out: dict[str, Any], spans: list[tuple[int, int]]) -> None:
         out["phone"] = phones[0]
         if len(phones) > 1:
             out["phones"] = phones
+    return spans
 
 
-def _landlines(s: str, out: dict[str, Any], spans: list[tuple[int, int]]) -> None:
+def _landlines(s: str, out: dict[str, Any]) -> _Spans:
+    spans: _Spans = []
     if "0" not in s:
-        return
+        return spans
     for m in _LANDLINE_RE.finditer(s):
         if _before(s, m.start()) in _DIGITS_AND_DASH:
             continue
         area = m.group(1) or m.group(2)
-        local = re.sub(r"[\s-]", "", m.group(3))
+        local = m.group(3).replace(" ", "").replace("-", "")
         if len(local) not in (7, 8):
             continue
         value = f"{area}-{local}"
@@ -319,6 +339,7 @@ def _landlines(s: str, out: dict[str, Any], spans: list[tuple[int, int]]) -> Non
             value += f"-{m.group(4)}"
         out.setdefault("landline", value)
         spans.append(m.span())
+    return spans
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,29 +351,29 @@ _YEAR = rf"(?:\d{{4}}|[{_CN_DIGIT_CHARS}]{{4}})"
 # After a day without 日/号 a digit or unit means the number was not a day: 12月5万.
 _NOT_AFTER_BARE_DAY = set("0123456789.%万千百亿元块个")
 _DIGITS_AND_DOT = set("0123456789.")
+_DIGITS_DOT_SLASH = set("0123456789./")
 
-_FULL_NUMERIC_DATE_RE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?![\d.])\s*[日号]?")
-_YEAR_MONTH_DAY_RE = re.compile(
+_FULL_NUMERIC_DATE_RE = _re(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?![\d.])\s*[日号]?")
+_YEAR_MONTH_DAY_RE = _re(
     rf"(?:({_YEAR})\s*年|(今年|明年|去年|后年))\s*({_MD})\s*月\s*({_MD})\s*([日号])?"
 )
-_REL_MONTH_DAY_RE = re.compile(
+_REL_MONTH_DAY_RE = _re(
     rf"(下下个?月|下个?月|这个?月|本月|当月|上个?月|每个?月)\s*({_MD})\s*([日号])?"
 )
-_MONTH_DAY_RE = re.compile(rf"(?<![\d.])({_MD})\s*月\s*({_MD})\s*([日号])?")
-_DOTTED_DATE_RE = re.compile(r"(\d{1,2})[./](\d{1,2})(?![\d./%])")
-_REL_DAY_RE = re.compile(
+_MONTH_DAY_RE = _re(rf"(?<![\d.])({_MD})\s*月\s*({_MD})\s*([日号])?")
+_DOTTED_DATE_RE = _re(r"(\d{1,2})[./](\d{1,2})(?![\d./%])")
+_REL_DAY_RE = _re(
     r"大后天|大前天|后天|前天|"
     r"今天|今日|今儿|明天|明日|明儿|昨天|昨日|今晚|明晚|昨晚|今早|明早|今晨|明晨"
 )
 # 以后天天, 提前天数, 后天气温: 后天/前天 read across a word boundary.
 _REL_DAY_BAD_BEFORE = set("以之然最此往向先落提")
 _REL_DAY_BAD_AFTER = set("气然")
-_WEEKDAY_RE = re.compile(r"(?:周|星期|礼拜)([一二三四五六日天七1-7]|末)(?![次回趟遍])")
-_WEEK_PREFIXES = ("下下个", "下下", "下个", "下", "这个", "这", "本", "上个", "上")
-_OFFSET_RE = re.compile(
+_WEEKDAY_RE = _re(r"(?:周|星期|礼拜)([一二三四五六日天七1-7]|末)(?![次回趟遍])")
+_OFFSET_RE = _re(
     r"(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(天|周|个?星期|个?礼拜)(?:之|以)?([后前])"
 )
-_BARE_DAY_RE = re.compile(r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*([号日])")
+_BARE_DAY_RE = _re(r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*([号日])")
 
 _REL_DAYS = {
     "今天": 0, "今日": 0, "今儿": 0, "今晚": 0, "今早": 0, "今晨": 0,
@@ -362,7 +383,18 @@ _REL_DAYS = {
 }  # fmt: skip
 _REL_YEARS = {"今年": 0, "明年": 1, "去年": -1, "后年": 2}
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6}
-_WEEK_SHIFT = {"": 0, "这": 0, "这个": 0, "本": 0, "下": 1, "下个": 1, "下下": 2, "下下个": 2}
+_WEEK_SHIFT = {
+    "下下个": 2,
+    "下下": 2,
+    "下个": 1,
+    "下": 1,
+    "这个": 0,
+    "这": 0,
+    "本": 0,
+    "上个": -1,
+    "上": -1,
+}
+_WEEK_PREFIXES = tuple(_WEEK_SHIFT)  # longest first, as _word_before wants
 
 # Context that makes "12.5" a date rather than a decimal.
 _DOTTED_BEFORE = (
@@ -376,7 +408,7 @@ _DOTTED_AFTER = (
 
 # "5号" that is not a day: addresses (人民路5号), rooms, lines, windows, documents, choices.
 _BARE_DAY_BAD_BEFORE = set(
-    "0123456789.月路街道巷弄里村楼栋号第区室座幢门选#abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "0123456789.月路街道巷弄里村楼栋号第区室座幢门选#" + string.ascii_letters
 )
 _BARE_DAY_BAD_AFTER = (
     "楼", "栋", "房", "室", "线", "门", "口", "位", "机", "车", "窗", "桌", "台", "床", "厅",
@@ -457,9 +489,7 @@ def _date_rel_month_day(m: re.Match[str], s: str, today: date) -> date | None:
     if word.startswith("每"):
         return _upcoming_day(today, day)
     # 这个月/本月 are taken literally, even for a day already past.
-    delta = 2 if word.startswith("下下") else 1 if word.startswith("下") else 0
-    if word.startswith("上"):
-        delta = -1
+    delta = 2 if word.startswith("下下") else 1 if word[0] == "下" else -1 if word[0] == "上" else 0
     year, month = _add_months(today.year, today.month, delta)
     return _valid_date(year, month, day)
 
@@ -474,9 +504,9 @@ def _date_month_day(m: re.Match[str], s: str, today: date) -> date | None:
 
 
 def _date_dotted(m: re.Match[str], s: str, today: date) -> date | None:
-    if _before(s, m.start()) in _DIGITS_AND_DOT or _before(s, m.start()) == "/":
+    if _before(s, m.start()) in _DIGITS_DOT_SLASH:
         return None
-    before = s[max(0, m.start() - 4) : m.start()].rstrip()
+    before = s[max(0, m.start() - 5) : m.start()].rstrip(" :")
     after = s[m.end() : m.end() + 3].lstrip()
     if not (before.endswith(_DOTTED_BEFORE) or after.startswith(_DOTTED_AFTER)):
         return None
@@ -505,7 +535,7 @@ def _date_weekday(m: re.Match[str], s: str, today: date) -> date | None:
         if day_word == "末" and today.weekday() >= 5:
             return today
         return today + timedelta(days=(weekday - today.weekday()) % 7)
-    shift = -1 if prefix.startswith("上") else _WEEK_SHIFT.get(prefix, 0)
+    shift = _WEEK_SHIFT[prefix]
     monday = today - timedelta(days=today.weekday())
     return monday + timedelta(days=7 * shift + weekday)
 
@@ -549,15 +579,15 @@ _DATE_PATTERNS: tuple[tuple[re.Pattern[str], re.Pattern[str], _DateHandler], ...
 )
 
 
-def _dates(s: str, today: date) -> tuple[date | None, list[tuple[int, int]]]:
+def _dates(s: str, today: date) -> tuple[date | None, _Spans]:
     """The first date in reading order, and every span that was read as a date."""
     found: list[tuple[int, date]] = []
-    spans: list[tuple[int, int]] = []
+    spans: _Spans = []
     work = s
     for pattern, triggers, handler in _DATE_PATTERNS:
         if not _has_any(work, triggers):
             continue
-        new: list[tuple[int, int]] = []
+        new: _Spans = []
         for m in pattern.finditer(work):
             value = handler(m, work, today)
             if value is not None:
@@ -586,14 +616,14 @@ _PERIODS = {
 _PERIOD_WORDS = tuple(sorted(_PERIODS, key=len, reverse=True))
 
 # The part of day before the hour (下午三点) is found by _word_before, not by the pattern.
-_TIME_RE = re.compile(
+_TIME_RE = _re(
     r"(\d{1,2}|[零一二两三四五六七八九十]{1,3})\s*"
     r"(?:(:)(\d{2})(?![\d.])(?::\d{2})?"
     r"|(点钟|点|时)\s*"
     r"(?:(半)|(一刻)|(三刻)|(\d{1,2}|[零〇一二三四五六七八九十]{1,3})\s*(分)?|(整))?)"
 )
 # A part of day on its own ("明天下午"); not the greetings 早上好/晚上好 or 下午茶.
-_PERIOD_ONLY_RE = re.compile(rf"({'|'.join(p for p in _PERIOD_WORDS if len(p) > 1)})(?![好茶])")
+_PERIOD_ONLY_RE = _re(rf"({'|'.join(p for p in _PERIOD_WORDS if len(p) > 1)})(?![好茶])")
 # "这两点", "第三点", "有两点建议": points of an argument, not o'clock.
 _POINT_BAD_BEFORE = set("第这那几有哪每前后")
 _POINT_BAD_AFTER = (
@@ -609,8 +639,10 @@ def _resolve_hour(hour: int, period: str | None, leading_zero: bool) -> int | No
         return None
     if hour == 24:
         return 0
-    if period in ("下午", "中午") and hour < 12 and (period == "下午" or hour <= 6):
+    if period == "下午" and hour < 12:
         return hour + 12
+    if period == "中午":
+        return hour + 12 if 1 <= hour <= 6 else hour  # 中午1点 = 13:00, 中午12点 = 12:00
     if period == "晚上":
         if hour == 12:
             return 0
@@ -652,8 +684,8 @@ def _time_from_match(m: re.Match[str], s: str) -> str | None:
             # "3点5" is ambiguous; take minutes only with 分, two digits, or a leading zero.
             if value is not None and (fen or value >= 10 or min_text[0] in "0零〇"):
                 minute, has_minutes = value, True
-        if sep == "时" and chinese and not (period_word or has_minutes):
-            return None  # 一时半会儿, 同时: 时 after a Chinese numeral is rarely o'clock
+        if sep == "时" and chinese and not (period_word or fen):
+            return None  # 一时半会儿, 一时: 时 after a Chinese numeral is rarely o'clock
         if sep == "点" and not period_word:
             if _before(s, m.start()) in _POINT_BAD_BEFORE:
                 return None
@@ -669,9 +701,9 @@ def _time_from_match(m: re.Match[str], s: str) -> str | None:
     return f"{resolved:02d}:{minute:02d}"
 
 
-def _times(s: str) -> tuple[str | None, list[tuple[int, int]]]:
+def _times(s: str) -> tuple[str | None, _Spans]:
     first: str | None = None
-    spans: list[tuple[int, int]] = []
+    spans: _Spans = []
     if not _has_any(s, _TIME_TRIGGERS):
         return first, spans
     for m in _TIME_RE.finditer(s):
@@ -695,19 +727,19 @@ def _period_only(s: str) -> str | None:
 
 # Possessive quantifiers: the numeral run is read once and never re-split, so noise cannot
 # make this backtrack.
-_MONEY_RE = re.compile(
+_MONEY_RE = _re(
     rf"((?:\d{{1,3}}(?:,\d{{3}})++(?:\.\d+)?|\d++(?:\.\d++)?|[{_CN_NUM_CHARS}])++)"
     r"(\s*(?:块钱|块|元|圆|人民币))?"
 )
 _MONEY_PREFIXES = ("人民币", "RMB", "rmb", "¥")
 # After 万/千 without 元: counts of people, area, weight ... are not money.
-_NOT_MONEY_AFTER = re.compile(
+_NOT_MONEY_AFTER = _re(
     r"\s*(?:多|余|来)?\s*(?:人|名|个|位|家|户|次|平|米|亩|吨|件|台|套|字|斤|公斤|克|天|年|岁|期|"
     r"条|份|张|辆|里|公里|步|分|秒|小时|颗|只|头|株|棵|箱|瓶|间|座|册|本|篇|项|倍|%|号|粉丝|"
     r"阅读|点击|网友|用户|会员|企业|公司|单|票|度|火急)"
 )
 
-_NOT_YUAN_AFTER = re.compile(r"[地儿砖板石玉表田去走吃来玩做干住肉布屏牌糖]")
+_NOT_YUAN_AFTER = _re(r"[地儿砖板石玉表田去走吃来玩做干住肉布屏牌糖]")
 
 
 def _money(s: str) -> int | float | None:
@@ -716,7 +748,7 @@ def _money(s: str) -> int | float | None:
     for m in _MONEY_RE.finditer(s):
         num, unit = m.group(1), m.group(2)
         before = _before(s, m.start())
-        if before == "." or before.isascii() and before.isalnum():
+        if before == "." or (before.isascii() and before.isalnum()):
             continue  # part of a code such as A12万 or a version number
         prefix = _word_before(s, m.start(), _MONEY_PREFIXES)[0]
         has_scale = any(c in num for c in "万亿千")
@@ -743,13 +775,13 @@ def _money(s: str) -> int | float | None:
 # Companies
 # ---------------------------------------------------------------------------------------------
 
-_COMPANY_SUFFIX_RE = re.compile(
+_COMPANY_SUFFIX_RE = _re(
     r"(?:集团)?(?:股份)?有限(?:责任)?公司|集团(?:公司)?|工作室|合作社|事务所|商行|公司"
     r"|厂(?![长家房区商址])|店(?![铺面员主长])"
 )
-_COMPANY_CHAR_RE = re.compile(rf"[{_CJK}A-Za-z0-9()·&]")
+_COMPANY_CHAR_RE = _re(rf"[{_CJK}A-Za-z0-9()·&]")
 # The name is the run just before the suffix, after the last of these.
-_COMPANY_STOP_RE = re.compile(
+_COMPANY_STOP_RE = _re(
     r"我们|你们|他们|她们|一家|两家|几家|哪家|每家|这家|那家|关于|对于|联系|起诉|投诉|拖欠|"
     r"代表|加入|注册|成立|开了|开的|办了|位于|属于|就职|任职|上班|入职|报名|参加|合作|承包|"
     r"[是在和跟与的我你他她给替帮为向对找被把从到去来叫请让这那该本贵了个及或欠告做买卖收付签]"
@@ -786,7 +818,7 @@ def _company(s: str) -> str | None:
 # Training kinds
 # ---------------------------------------------------------------------------------------------
 
-_TRAINING_RE = re.compile(
+_TRAINING_RE = _re(
     r"(新生代|年轻一代|青年企业家)|(优秀民营企业家|民营企业家培训)|(入党积极分子|积极分子培训)"
     r"|(大讲堂|讲座|非公经济)"
 )
@@ -823,12 +855,12 @@ def _circled_digits() -> dict[str, int]:
 
 
 _CIRCLED = _circled_digits()
-_CHOICE_RE = re.compile(
+_CHOICE_RE = _re(
     r"(?:我选|我要|选择|选|要|就)?\s*第?\s*"
     rf"(\d{{1,3}}|[一二两三四五六七八九十]{{1,3}}|[{''.join(_CIRCLED)}])"
     r"\s*(?:个|项|期|号|条|种|位|家|款|套)?\s*(?:吧|呢|啊|呀|哈|的|嗯)?"
 )
-_TRIM_CHARS = " \t\r\n。.！!？?~～，,、;；:：\x00"
+_TRIM_CHARS = " \t\r\n。.!?~～,、;；:"
 
 
 def _choice_number(s: str) -> int | None:
@@ -847,13 +879,13 @@ def _choice_number(s: str) -> int | None:
 # Person names
 # ---------------------------------------------------------------------------------------------
 
-_NAME_MARKER_RE = re.compile(
+_NAME_MARKER_RE = _re(
     r"(我叫|我名叫|本人叫|名字(?:是|叫)|姓名(?:是|为)?|联系人(?:是|为)?|我是)\s*:?\s*"
     rf"([{_CJK}·]{{1,10}})"
 )
 # Where the name ends; only looked for from the third character on so that given names with
 # these characters (李和平, 王为民, 张有才) survive.
-_NAME_STOP_RE = re.compile(
+_NAME_STOP_RE = _re(
     r"电话|手机|号码|联系|今年|报名|咨询|申请|参加|预约|投诉|调解|反映|需要|打算|准备|负责|这边|"
     r"那边|公司|老板|经理|会员|现在|已经|今天|明天|[想要来去在是的了呢啊吧呀哦嘛和跟与从住问请"
     r"我你他她也就还刚有没对给帮替为把被让叫说看做开办报一]"
@@ -929,12 +961,33 @@ def _person_name(s: str) -> str | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _guarded(label: str, func: Callable[[], None]) -> None:
-    # One misbehaving extractor must not cost the member the others (or the reply).
+def _safe(label: str, default: _T, func: Callable[..., _T], *args: Any) -> _T:
+    """``func(*args)``, or ``default`` if it raises: one misbehaving extractor must not cost the
+    member the others, nor the reply."""
     try:
-        func()
+        return func(*args)
     except Exception:  # pragma: no cover - defensive; every path is tested not to raise
         log.exception("entity extractor %s failed", label)
+        return default
+
+
+def _when(s: str, today: date) -> tuple[dict[str, str], _Spans]:
+    """Date, time, datetime and part of day.  Dates and times are read from the same text, not
+    one after the other: 今晚 is both the date and the part of day of "今晚8点"."""
+    found: dict[str, str] = {}
+    found_date, date_spans = _dates(s, today)
+    found_time, time_spans = _times(s)
+    if found_date is not None:
+        found["date"] = found_date.isoformat()
+    if found_time is not None:
+        found["time"] = found_time
+        if found_date is not None:
+            found["datetime"] = f"{found_date.isoformat()}T{found_time}"
+    else:
+        period = _period_only(s)
+        if period is not None:
+            found["period"] = period
+    return found, date_spans + time_spans
 
 
 def extract(text: str, *, today: date | None = None, now: datetime | None = None) -> dict[str, Any]:
@@ -945,50 +998,26 @@ def extract(text: str, *, today: date | None = None, now: datetime | None = None
     if today is None:
         today = now.date() if now is not None else date.today()
     s = _normalise(text)
-    day = today  # bound for the closures below (mypy cannot narrow ``today`` into them)
 
-    # Codes and phone numbers first: their digits must not be read as dates or amounts.
-    spans: list[tuple[int, int]] = []
-    _guarded("cases", lambda: _cases(s, out, spans))
-    codes_masked = _mask(s, spans)
-    spans = []
-    _guarded("phones", lambda: _phones(codes_masked, out, spans))
-    phones_masked = _mask(codes_masked, spans)
-    spans = []
-    _guarded("landlines", lambda: _landlines(phones_masked, out, spans))
-    base = _mask(phones_masked, spans)
+    # Codes and phone numbers first, each masked before the next, looser pattern runs: their
+    # digits must not be read as landlines, dates or amounts.
+    no_codes = _mask(s, _safe("cases", [], _cases, s, out))
+    no_phones = _mask(no_codes, _safe("phones", [], _phones, no_codes, out))
+    base = _mask(no_phones, _safe("landlines", [], _landlines, no_phones, out))
 
-    # Dates and times are read independently from the same text (今晚 is both a date and the
-    # part of day of "今晚8点"); their spans are then masked together for money and names.
-    when: dict[str, Any] = {}
-
-    def dates_and_times() -> None:
-        found_date, date_spans = _dates(base, day)
-        found_time, time_spans = _times(base)
-        if found_date is not None:
-            when["date"] = found_date.isoformat()
-        if found_time is not None:
-            when["time"] = found_time
-            if found_date is not None:
-                when["datetime"] = f"{found_date.isoformat()}T{found_time}"
-        else:
-            period = _period_only(base)
-            if period is not None:
-                when["period"] = period
-        when["_spans"] = date_spans + time_spans
-
-    _guarded("dates", dates_and_times)
-    rest = _mask(base, when.pop("_spans", []))
+    nothing: tuple[dict[str, str], _Spans] = ({}, [])
+    when, when_spans = _safe("dates", nothing, _when, base, today)
     out.update(when)
+    rest = _mask(base, when_spans)
 
-    def simple(key: str, func: Callable[[str], Any], source: str) -> None:
-        value = func(source)
+    for key, func, source in (
+        ("money", _money, rest),
+        ("company", _company, rest),
+        ("training_kind", _training_kind, s),
+        ("number", _choice_number, s),
+        ("person_name", _person_name, rest),
+    ):
+        value = _safe(key, None, func, source)
         if value is not None:
             out[key] = value
-
-    _guarded("money", lambda: simple("money", _money, rest))
-    _guarded("company", lambda: simple("company", _company, rest))
-    _guarded("training", lambda: simple("training_kind", _training_kind, s))
-    _guarded("number", lambda: simple("number", _choice_number, s))
-    _guarded("name", lambda: simple("person_name", _person_name, rest))
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, cast
 
 import redis
@@ -44,14 +45,19 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+# Set by code about to write (a conversation turn): its SQLite transactions take the write
+# lock at BEGIN. A deferred SQLite transaction that reads and then writes fails at once
+# with "database is locked" when another process committed in between (busy_timeout does
+# not help); BEGIN IMMEDIATE makes concurrent turns (50 sign-ups for 10 seats from several
+# gunicorn workers) queue instead. Read-only sessions stay deferred so they block nobody.
+# PostgreSQL is unaffected.
+sqlite_immediate: ContextVar[bool] = ContextVar("sqlite_immediate", default=False)
+
+
 @event.listens_for(Engine, "begin")
-def _sqlite_begin_immediate(conn: Any) -> None:
-    # A deferred SQLite transaction that reads and then writes fails with "database is
-    # locked" when another process committed in between, and busy_timeout cannot help.
-    # Taking the write lock at BEGIN makes concurrent turns (50 sign-ups for 10 seats from
-    # several gunicorn workers) queue up instead. PostgreSQL is unaffected.
+def _sqlite_begin(conn: Any) -> None:
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_immediate.get() else "BEGIN")
 
 
 class RedisExtension:

@@ -29,7 +29,7 @@ def company_and_lookup(turn: Turn, text: str) -> str:
     company = "" if text in ("跳过", "无", "没有") else validators.free_text(2, 100)(turn, text)
     values = turn.state.values
     found = members.match(turn.db, values.get("name", ""), values.get("phone", ""), company)
-    values["_matched"] = found.id if found is not None else 0
+    values["matched"] = found.id if found is not None else 0
     return company
 
 
@@ -37,14 +37,14 @@ bind_form = intent.form(
     Slot("name", "姓名", validate=validators.person_name, entity="person_name"),
     Slot("phone", "手机号", validate=validators.cn_mobile, entity="phone"),
     Slot("company", "单位", validate=company_and_lookup, free_text=True),
-    Slot("apply", "申请入会", validate=validators.yes_no, when=lambda v: v.get("_matched") == 0),
+    Slot("apply", "申请入会", validate=validators.yes_no, when=lambda v: v.get("matched") == 0),
     Slot(
         "chamber",
         "所属商会",
         validate=validators.free_text(2, 100),
         optional=True,
         free_text=True,
-        when=lambda v: v.get("_matched") == 0 and v.get("apply") == "yes",
+        when=lambda v: v.get("matched") == 0 and v.get("apply") == "yes",
     ),
     name="member_bind",
     confirm=False,
@@ -79,7 +79,7 @@ def start(turn: Turn) -> Reply:
 
 @bind_form.on_submit
 def bind(turn: Turn, values: dict[str, Any]) -> Reply:
-    matched = int(values.get("_matched") or 0)
+    matched = int(values.get("matched") or 0)
     if matched:
         member = turn.db.get(Member, matched)
         assert member is not None

@@ -131,36 +131,46 @@ def bot_env(settings: dict[str, Any], **extra: Any) -> dict[str, str]:
 
 
 class Gunicorn(Proc):
-    def __init__(self, name: str, env: dict[str, str], tmp: Path) -> None:
+    """``gunicorn`` as deployed: run from the repository, so gunicorn.conf.py (the
+    post_worker_init warm-up, timeouts) applies; --workers and --bind override it."""
+
+    def __init__(self, name: str, env: dict[str, str], tmp: Path, workers: int = WORKERS) -> None:
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [
             str(BIN / "gunicorn"),
-            "--workers", str(WORKERS),
+            "--workers", str(workers),
             "--bind", f"127.0.0.1:{self.port}",
             "--graceful-timeout", "5",
             WSGI_APP,
         ]  # fmt: skip
         super().__init__(name, cmd, env, tmp / f"{name}.log")
 
-    def wait_ready(self, timeout: float = 20.0) -> None:
-        """Every worker has imported the app and /healthz answers 200."""
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Every worker serves (gunicorn.conf.py's post_worker_init warm-up is done) and
+        /healthz answers 200. Probes go in concurrent rounds, each held 0.2 s by the app, so
+        that they spread over the free workers."""
+        seen: set[int] = set()
+
+        def probe() -> int | None:
+            try:
+                response = requests.get(self.url + "/_test/whoami", timeout=5)
+                return int(response.json()["pid"]) if response.status_code == 200 else None
+            except (requests.RequestException, ValueError, KeyError):
+                return None
 
         def ready() -> bool:
             self.check_alive()
-            pids = {
-                line.rsplit(" ", 1)[-1]
-                for line in self.log_text().splitlines()
-                if line.startswith("effect_app ready in pid ")
-            }
-            if len(pids) < WORKERS:
+            seen.update(pid for pid in concurrently([probe] * self.workers) if pid)
+            if len(seen) < self.workers:
                 return False
             try:
-                return requests.get(self.url + "/healthz", timeout=2).status_code == 200
+                return requests.get(self.url + "/healthz", timeout=5).status_code == 200
             except requests.RequestException:
                 return False
 
-        wait_for(ready, timeout, f"{self.name} to serve", self.tail)
+        wait_for(ready, timeout, f"{self.name} to serve", lambda: f"{seen=}\n{self.tail()}")
 
 
 def start_gunicorn(name: str, settings: dict[str, Any], tmp: Path, **extra: Any) -> Gunicorn:

@@ -11,7 +11,6 @@ production); ``flask --app tests.apps.effect_app:app worker`` runs its job worke
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import handlers
@@ -33,6 +32,11 @@ def record_effect(turn: Turn) -> Reply:
 EXTRA_INTENTS = (effect_test,)
 
 app = create_app({"HANDLERS": handlers.ALL + EXTRA_INTENTS})
-# The multi-process tests wait for this line from every gunicorn worker before they send
-# concurrent deliveries (a worker still importing the app would make the timing unfair).
-print(f"effect_app ready in pid {os.getpid()}", file=sys.stderr, flush=True)
+
+
+@app.get("/_test/whoami")
+def whoami() -> dict[str, int]:
+    """Which worker answered; held briefly so that concurrent probes spread over the workers
+    (the tests wait until every worker has finished gunicorn's post_worker_init warm-up)."""
+    time.sleep(0.2)
+    return {"pid": os.getpid()}
