@@ -1,8 +1,8 @@
 """The bot as deployed: several gunicorn worker processes, an RQ worker, shared Redis.
 
-These tests start real processes (gunicorn with 3 workers serving ``tests.apps.effect_app``,
-``flask worker``, API clients in spawned processes, a throw-away redis-server) and talk to
-them over HTTP with signed XML, as WeChat's servers do. They check what only shows with more
+These tests start real processes (gunicorn serving ``tests.apps.effect_app`` with the
+repository's gunicorn.conf.py, ``flask worker``, API clients in separate Python processes, a
+throw-away redis-server) and talk to them over HTTP with signed XML, as WeChat's servers do. They check what only shows with more
 than one process: one side effect for WeChat's concurrent retries, the reply budget handing a
 slow turn to the worker, one access-token refresh for many processes, and degraded answers
 when Redis dies.
@@ -173,8 +173,10 @@ class Gunicorn(Proc):
         wait_for(ready, timeout, f"{self.name} to serve", lambda: f"{seen=}\n{self.tail()}")
 
 
-def start_gunicorn(name: str, settings: dict[str, Any], tmp: Path, **extra: Any) -> Gunicorn:
-    server = Gunicorn(name, bot_env(settings, **extra), tmp)
+def start_gunicorn(
+    name: str, settings: dict[str, Any], tmp: Path, workers: int = WORKERS, **extra: Any
+) -> Gunicorn:
+    server = Gunicorn(name, bot_env(settings, **extra), tmp, workers)
     try:
         server.wait_ready()
     except BaseException:
@@ -312,7 +314,7 @@ def web(deployment: Deployment) -> Iterator[Gunicorn]:
 
 @pytest.fixture
 def slow_web(deployment: Deployment, redisdb, redis_server) -> Iterator[tuple[Gunicorn, Proc]]:
-    """3 workers with a 1-second reply budget and a 2.5-second side effect, and a
+    """2 workers with a 1-second reply budget and a 2.5-second side effect, and a
     ``flask worker`` for the pushes (started first, so the two boot side by side; stopped
     before redisdb flushes the Redis it is registered in)."""
     from rq import Worker
@@ -324,13 +326,15 @@ def slow_web(deployment: Deployment, redisdb, redis_server) -> Iterator[tuple[Gu
     server: Gunicorn | None = None
     connection = redis.Redis(host=redis_server.host, port=redis_server.port)
     try:
-        server = start_gunicorn("gunicorn-slow", deployment.settings, deployment.tmp, **extra)
+        server = start_gunicorn(
+            "gunicorn-slow", deployment.settings, deployment.tmp, workers=2, **extra
+        )
 
         def registered() -> bool:
             worker.check_alive()
             return bool(Worker.all(connection=connection))
 
-        wait_for(registered, 20, "the RQ worker to register", worker.tail)
+        wait_for(registered, 60, "the RQ worker to register", worker.tail)
         yield server, worker
     finally:
         connection.close()
@@ -618,7 +622,7 @@ def test_redis_down_degraded_reply_and_healthz_503(
 ):
     redis_proc, redis_url = lonely_redis
     settings = {**deployment.settings, "REDIS_URL": redis_url}
-    web = start_gunicorn("gunicorn-lonely", settings, tmp_path)
+    web = start_gunicorn("gunicorn-lonely", settings, tmp_path, workers=2)
     try:
         health = requests.get(web.url + "/healthz", timeout=5)
         assert health.status_code == 200 and health.json()["redis"] == "ok", health.text
@@ -630,7 +634,7 @@ def test_redis_down_degraded_reply_and_healthz_503(
         redis_proc.popen.wait(timeout=5)
 
         # One member per gunicorn worker, at once, so every worker meets the dead Redis.
-        members = [Member(web.url) for _ in range(WORKERS)]
+        members = [Member(web.url) for _ in range(web.workers)]
         deliveries = concurrently([lambda m=m: m.say("你好") for m in members])
         for member, delivery in zip(members, deliveries, strict=True):
             assert delivery.status == 200, f"{delivery.status} {delivery.body}\n{web.tail()}"
