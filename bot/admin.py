@@ -738,20 +738,16 @@ def _promote_all(row: TrainingSession) -> list[Registration]:
     return promoted
 
 
-PROMOTED_TEMPLATE = "replies/training_register/promoted.txt"
-
-
 def _notify_promoted(rows: list[Registration]) -> None:
-    if not rows:
-        return
-    try:
-        current_app.jinja_env.get_template(PROMOTED_TEMPLATE)
-    except TemplateNotFound:
-        # The handlers own that reply; until it exists the member sees it under 我的报名.
-        log.warning("%s is missing: promoted registrants were not told", PROMOTED_TEMPLATE)
-        return
+    # The same message a member's own cancellation sends to the one it promotes.
+    base = str(current_app.config.get("PUBLIC_BASE_URL", "")).rstrip("/")
     for reg in rows:
-        push(reg.openid, PROMOTED_TEMPLATE, session=reg.session, reg=reg)
+        push(
+            reg.openid,
+            "replies/training_cancel/promoted.txt",
+            s=reg.session,
+            checkin=f"{base}/checkin/{reg.checkin_code}",
+        )
 
 
 @bp.get("/training/<int:session_id>")

@@ -76,17 +76,19 @@ class Analyzer:
         self._lock = threading.Lock()
 
     def fold(self, text: str) -> str:
-        """Replace synonyms by their canonical word inside a normalised string."""
-        for phrase in self._phrases:
-            if phrase in text:
-                text = text.replace(phrase, self.canonical[phrase])
-        return text
+        """Segment, then replace whole-token synonyms by their canonical word.
+
+        Folding tokens, not substrings, keeps 电话 in 电话诈骗 and 扶贫 in 扶贫济困 intact.
+        """
+        with self._lock:  # jieba's tokenizer is not documented as thread-safe
+            tokens = self._jieba.lcut(text)
+        return "".join(self.canonical.get(t, t) for t in tokens)
 
     def terms(self, text: str, *, normalised: bool = False) -> Counter[str]:
         norm = text if normalised else normalise(text)
         norm = self.fold(norm[:1000])
         weights: Counter[str] = Counter()
-        with self._lock:  # jieba's tokenizer is not documented as thread-safe
+        with self._lock:
             words = list(self._jieba.cut_for_search(norm))
         for word in words:
             word = word.strip()

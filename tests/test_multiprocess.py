@@ -2,10 +2,10 @@
 
 These tests start real processes (gunicorn serving ``tests.apps.effect_app`` with the
 repository's gunicorn.conf.py, ``flask worker``, API clients in separate Python processes, a
-throw-away redis-server) and talk to them over HTTP with signed XML, as WeChat's servers do. They check what only shows with more
-than one process: one side effect for WeChat's concurrent retries, the reply budget handing a
-slow turn to the worker, one access-token refresh for many processes, and degraded answers
-when Redis dies.
+throw-away redis-server) and talk to them over HTTP with signed XML, as WeChat's servers do.
+They check what only shows with more than one process: one side effect for WeChat's
+concurrent retries, the reply budget handing a slow turn to the worker, one access-token
+refresh for many processes, and degraded answers when Redis dies.
 """
 
 from __future__ import annotations

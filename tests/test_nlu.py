@@ -47,3 +47,12 @@ def test_parse_json_contract(runner):
     result = runner.invoke(args=["nlu", "parse", "--stdin", "--json"], input="你好\n今天天气怎么样\n")
     intents = [json.loads(line)["intent"] for line in result.output.strip().splitlines()]
     assert intents == ["greeting", "out_of_scope"]
+
+
+def test_examples_do_not_copy_the_knowledge_dev_set():
+    from bot.nlu import normalise
+
+    kb_dev = {normalise(line.split("\t")[0])
+              for line in (SHARED / "eval" / "kb_dev.tsv").read_text().splitlines()[1:]}
+    copied = {t for t, _ in read_examples() if normalise(t) in kb_dev and len(t) > 4}
+    assert not copied
