@@ -105,6 +105,7 @@ class Result:
     redis_cpu_us_per_msg: float = 0.0
     wrk_cpu_us_per_msg: float = 0.0
     other_cpu_percent: float = 0.0  # CPU used by processes not ours during the run
+    workers_restarted: bool = False  # gunicorn's max_requests recycled a worker mid-run
     sample_reply: str = ""
     failure: str = ""  # why the scenario was not measured (its sanity check failed)
     ratio: float | None = None
@@ -171,7 +172,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_http(url: str, child: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_http(url: str, child: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.poll() is not None:
@@ -192,13 +193,23 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def gunicorn_cmd(app: str, port: int, workers: int) -> list[str]:
-    return [
-        str(BIN / "gunicorn"),
+PROJECT_GUNICORN_CONF = ROOT / "gunicorn.conf.py"
+ECHO_GUNICORN_CONF = BENCH_DIR / "echo_gunicorn.conf.py"
+
+
+def gunicorn_cmd(app: str, config: Path, port: int, workers: int) -> list[str]:
+    """The production command line; the command-line options override the config file's."""
+    cmd = [str(BIN / "gunicorn")]
+    if config.exists():
+        cmd += ["--config", str(config)]
+    return cmd + [
         "--workers", str(workers),
         "--worker-class", "sync",
         "--bind", f"127.0.0.1:{port}",
         "--log-level", "warning",
+        # gunicorn's control socket defaults to one path per user: two servers (or a
+        # `make run` in another terminal) would take it from each other.
+        "--no-control-socket",
         app,
     ]  # fmt: skip
 
@@ -288,26 +299,39 @@ def generate(
             out.write("\n")
 
 
-def sanity_check(url: str, scenario: Scenario, msg_id: str) -> str:
-    """One request with ``requests``: a 200 text reply (decrypted in AES mode), or raise."""
+def sanity_check(url: str, scenario: Scenario, msg_base: int, attempts: int = 3) -> str:
+    """One request with ``requests``: a 200 text reply (decrypted in AES mode), or raise.
+
+    ``success`` (the reply was not ready within the bot's budget, e.g. a first request that
+    loads an index) is retried, each time as a new message from a new member.
+    """
     signer = Signer(TOKEN, APP_ID, AES_KEY)
-    openid = "bench-sanity"
-    xml = text_xml(openid, scenario.text, msg_id=msg_id)
-    query, body = signer.request(xml, openid=openid, encrypt=scenario.encrypt)
-    resp = requests.post(
-        url + "/wechat", params=query, data=body, headers={"Content-Type": "text/xml"}, timeout=10
-    )
-    if resp.status_code != 200:
-        raise AssertionError(f"{scenario.key}: HTTP {resp.status_code}: {resp.text[:200]}")
-    payload = resp.content.decode("utf-8")
-    if scenario.encrypt:
-        if "<Encrypt>" not in payload:
-            raise AssertionError(f"{scenario.key}: reply is not encrypted: {payload[:200]}")
-        payload = signer.decrypt_reply(payload, query)
-    content = reply_text(payload)
-    if not content:
-        raise AssertionError(f"{scenario.key}: no text reply: {payload[:200]}")
-    return content
+    for attempt in range(attempts):
+        openid = f"bench-sanity-{scenario.key}-{attempt}"
+        xml = text_xml(openid, scenario.text, msg_id=str(msg_base + attempt))
+        query, body = signer.request(xml, openid=openid, encrypt=scenario.encrypt)
+        resp = requests.post(
+            url + "/wechat",
+            params=query,
+            data=body,
+            headers={"Content-Type": "text/xml"},
+            timeout=10,
+        )
+        if resp.status_code != 200:
+            raise AssertionError(f"HTTP {resp.status_code}: {resp.text[:200]}")
+        payload = resp.content.decode("utf-8")
+        if payload == "success":
+            time.sleep(1)
+            continue
+        if scenario.encrypt:
+            if "<Encrypt>" not in payload:
+                raise AssertionError(f"reply is not encrypted: {payload[:200]}")
+            payload = signer.decrypt_reply(payload, query)
+        content = reply_text(payload)
+        if not content:
+            raise AssertionError(f"no text reply: {payload[:200]}")
+        return content
+    raise AssertionError(f"only 'success' (no reply within the bot's budget) {attempts} times")
 
 
 # -- wrk --------------------------------------------------------------------------------------
@@ -498,20 +522,23 @@ def _run(
     )
     flask = [str(BIN / "flask"), "--app", "wsgi"]
     print(f"bench: temp dir {tmp}; redis {redis_url}", flush=True)
-    migrated = subprocess.run(
-        [*flask, "db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if migrated.returncode != 0:
-        print(migrated.stdout + migrated.stderr, file=sys.stderr)
-        raise RuntimeError("flask db upgrade failed")
+    # The migrations, then the starter content (knowledge base entries, demo data) that
+    # `make run` loads too, so the KB question is answered from a real index.
+    for step in (["db", "upgrade"], ["init"]):
+        done = subprocess.run([*flask, *step], cwd=ROOT, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(done.stdout + done.stderr, file=sys.stderr)
+            raise RuntimeError(f"flask {' '.join(step)} failed")
     sandbox = procs.start(
         "sandbox", [*flask, "wechat", "sandbox", "--port", str(sandbox_port)], env
     )
     wait_http(f"http://127.0.0.1:{sandbox_port}/_sandbox/stats", sandbox)
 
     bot_port, echo_port = free_port(), free_port()
-    bot = procs.start("bot", gunicorn_cmd("wsgi:app", bot_port, args.workers), env)
-    echo = procs.start("echo", gunicorn_cmd("bench.echo_app:app", echo_port, args.workers), env)
+    bot_cmd = gunicorn_cmd("wsgi:app", PROJECT_GUNICORN_CONF, bot_port, args.workers)
+    echo_cmd = gunicorn_cmd("bench.echo_app:app", ECHO_GUNICORN_CONF, echo_port, args.workers)
+    bot = procs.start("bot", bot_cmd, env)
+    echo = procs.start("echo", echo_cmd, env)
     urls = {"bot": f"http://127.0.0.1:{bot_port}", "echo": f"http://127.0.0.1:{echo_port}"}
     masters = {"bot": bot, "echo": echo}
     try:
@@ -524,23 +551,20 @@ def _run(
 
     msg_base = int(time.time()) * 10**6  # unique MsgIds across runs on the same Redis
     results: list[Result] = []
-    print("bench: sanity check (one request per scenario)", flush=True)
-    for n, scenario in enumerate(scenarios):
+    ceiling = 0.0  # the echo webhook's best rate so far: sizes the request files
+    for index, scenario in enumerate(scenarios):
         result = Result(scenario.key, scenario.label)
+        results.append(result)
+        # Checked right before its load, so a scenario that breaks a worker (a hung
+        # thread, say) cannot spoil the ones measured before it.
+        url = urls[scenario.target]
         try:
-            result.sample_reply = sanity_check(
-                urls[scenario.target], scenario, str(msg_base - 1000 + n)
-            )
-            print(f"  {scenario.key:<11} 200 → {result.sample_reply[:60]!r}", flush=True)
+            result.sample_reply = sanity_check(url, scenario, msg_base - 1000 * (index + 1))
         except (AssertionError, requests.RequestException) as exc:
             result.failure = f"sanity check failed: {exc}"
-            print(f"  {scenario.key:<11} FAILED, will not be measured: {exc}", flush=True)
-        results.append(result)
-
-    ceiling = 0.0  # the echo webhook's best rate so far: sizes the request files
-    for index, (scenario, result) in enumerate(zip(scenarios, results, strict=True)):
-        if result.failure:
+            print(f"bench: {scenario.key}: {result.failure}; not measured", flush=True)
             continue
+        print(f"bench: {scenario.key}: sanity 200 → {result.sample_reply[:50]!r}", flush=True)
         rate_guess = ceiling or 6000.0
         warm = planned_count(rate_guess, args.warmup, 0) if args.warmup > 0 else 0
         count = planned_count(rate_guess, args.duration, args.requests)
@@ -553,7 +577,6 @@ def _run(
             f"run {args.duration:g} s",
             flush=True,
         )
-        url = urls[scenario.target]
         wrk_opts = {"threads": args.threads, "connections": args.connections}
         if warm:
             run_wrk(procs, url, path, 0, warm, seconds=args.warmup, **wrk_opts)
@@ -572,6 +595,7 @@ def _run(
         others = max(0.0, busy - cpu_used - redis_used - wrk_used)
         result.other_cpu_percent = others / elapsed * 100
         path.unlink()
+        result.workers_restarted = child_pids(masters[scenario.target].pid) != workers
 
         result.rps = output.rps
         result.requests = output.requests
@@ -694,6 +718,11 @@ def print_report(
             "are low; rerun on a quiet machine"
         )
     for r in results:
+        if r.workers_restarted:
+            print(
+                f"warning: {r.scenario}: gunicorn restarted a worker during the run "
+                "(max_requests); its CPU time before the restart is not counted"
+            )
         if r.repeats:
             print(
                 f"warning: {r.scenario} ran out of unique requests and repeated {r.repeats} "

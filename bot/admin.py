@@ -54,7 +54,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot import handoff as handoffs
 from bot import knowledge, members, training
-from bot.extensions import db
+from bot.extensions import db, sqlite_immediate
 from bot.jobs import enqueue_push
 from bot.models import (
     AdminUser,
@@ -134,8 +134,12 @@ def can(user: AdminUser | None, section: str) -> bool:
 
 def current_staff() -> AdminUser | None:
     """The signed-in, active staff account of this request, or None."""
-    if "staff" in g:
-        return cast(AdminUser | None, g.staff)
+    # Cached per request, not merely per app context: a test (or CLI) that keeps one app
+    # context open across requests must not see the previous request's account.
+    here = request._get_current_object()  # type: ignore[attr-defined]
+    cached = g.get("admin_staff")
+    if cached is not None and cached[0] is here:
+        return cast(AdminUser | None, cached[1])
     user = None
     uid = session.get("admin_uid")
     if uid is not None:
@@ -144,8 +148,12 @@ def current_staff() -> AdminUser | None:
         if user is None or not user.active or session.get("admin_key") != _key(user):
             session.pop("admin_uid", None)
             user = None
-    g.staff = user
+    g.admin_staff = (here, user)
     return user
+
+
+def _remember(user: AdminUser | None) -> None:
+    g.admin_staff = (request._get_current_object(), user)  # type: ignore[attr-defined]
 
 
 def _key(user: AdminUser) -> str:
@@ -187,16 +195,32 @@ def csrf_token() -> str:
     return str(token)
 
 
+# GET views that write (an audit row, a check-in) besides every POST.
+_WRITING_GETS = frozenset({"admin.checkin", "admin.training_export", "admin.member_export"})
+
+
 @bp.before_request
 def _before() -> None:
     limit = "ADMIN_UPLOAD_MAX_BYTES" if request.endpoint == "admin.member_import" else None
     request.max_content_length = int(current_app.config[limit or "ADMIN_FORM_MAX_BYTES"])
+    if request.method == "POST" or request.endpoint in _WRITING_GETS:
+        # These views read, then write: on SQLite they take the write lock at BEGIN, as a
+        # conversation turn does, so a commit from another process in between cannot fail
+        # them with "database is locked" (see bot.extensions).
+        g.admin_immediate = sqlite_immediate.set(True)
     current_staff()
     if request.method == "POST":
         expected = session.get("csrf") or ""
         sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
         if not expected or not hmac.compare_digest(str(expected), str(sent)):
             abort(400)
+
+
+@bp.teardown_request
+def _teardown(exc: BaseException | None) -> None:
+    token = g.pop("admin_immediate", None)
+    if token is not None:
+        sqlite_immediate.reset(token)
 
 
 def _safe_next(target: str | None) -> str:
@@ -238,7 +262,7 @@ def login() -> ResponseReturnValue:
     session.clear()
     session["admin_uid"] = user.id
     session["admin_key"] = _key(user)
-    g.staff = user
+    _remember(user)
     sql().add(AuditLog(actor=user.username, action="login", target=f"admin_user:{user.id}"))
     sql().commit()
     return redirect(_safe_next(target))
@@ -302,10 +326,14 @@ def audit(action: str, target: str = "", **detail: Any) -> None:
     )
 
 
-def push(openid: str, template: str, **context: Any) -> bool:
-    """Render a reply template and queue it for ``openid``; False when the queue is down."""
+def push(openid: str, template: str, *, notice: bool = False, **context: Any) -> bool:
+    """Render a reply template and queue it for ``openid``; False when the queue is down.
+
+    ``notice`` marks news the member did not just ask for (a decision, a cancellation): the
+    job may send it as a template message outside the 48-hour window.
+    """
     try:
-        enqueue_push(openid, render_template_text(template, **context))
+        enqueue_push(openid, render_template_text(template, **context), notice=notice)
     except Exception:
         log.exception("could not queue a push", extra={"openid": openid})
         return False
@@ -419,7 +447,26 @@ def dashboard() -> ResponseReturnValue:
                 select(ConversationLog).order_by(ConversationLog.at.desc()).limit(15)
             ).scalars()
         )
-    return page("dashboard.html", counts=counts, recent=recent)
+    upcoming: list[TrainingSession] = []
+    if can(staff(), "training"):
+        upcoming = list(
+            s.execute(
+                select(TrainingSession)
+                .where(
+                    TrainingSession.status.in_(("draft", "open", "closed")),
+                    TrainingSession.starts_at >= local_now(),
+                )
+                .order_by(TrainingSession.starts_at)
+                .limit(5)
+            ).scalars()
+        )
+    return page(
+        "dashboard.html",
+        counts=counts,
+        recent=recent,
+        upcoming=upcoming,
+        seats=_seat_counts() if upcoming else {},
+    )
 
 
 # -- hand-offs --------------------------------------------------------------------------------
@@ -745,6 +792,7 @@ def _notify_promoted(rows: list[Registration]) -> None:
         push(
             reg.openid,
             "replies/training_cancel/promoted.txt",
+            notice=True,
             s=reg.session,
             checkin=f"{base}/checkin/{reg.checkin_code}",
         )
@@ -807,7 +855,11 @@ def training_cancel(session_id: int) -> ResponseReturnValue:
     sql().commit()
     failed = sum(
         not push(
-            reg.openid, "replies/training_register/session_cancelled.txt", session=row, reg=reg
+            reg.openid,
+            "replies/training_register/session_cancelled.txt",
+            notice=True,
+            session=row,
+            reg=reg,
         )
         for reg in affected
     )
@@ -1094,7 +1146,7 @@ def member_approve(request_id: int) -> ResponseReturnValue:
     sql().flush()
     audit("members.approve", f"member_request:{row.id}", member=member.id)
     sql().commit()
-    push(row.openid, "replies/member_bind/approved.txt", member=member, request=row)
+    push(row.openid, "replies/member_bind/approved.txt", notice=True, member=member, request=row)
     flash(f"已通过“{row.name}”的入会申请并通知本人。", "success")
     return back
 
@@ -1115,7 +1167,7 @@ def member_reject(request_id: int) -> ResponseReturnValue:
     row.decided_at = utcnow()
     audit("members.reject", f"member_request:{row.id}", note=note)
     sql().commit()
-    push(row.openid, "replies/member_bind/rejected.txt", request=row, note=note)
+    push(row.openid, "replies/member_bind/rejected.txt", notice=True, request=row, note=note)
     flash(f"已驳回“{row.name}”的申请并通知本人。", "success")
     return back
 
@@ -1406,12 +1458,20 @@ def create_user(
     )
     sql().add(user)
     sql().flush()
+    # Read before the commit: afterwards the attributes are expired and would start a
+    # new (read) transaction just to print them.
+    created = {"id": user.id, "username": user.username}
+    target = f"admin_user:{user.id}"
     sql().add(
-        AuditLog(actor="cli", action="admin.create_user", target=f"admin_user:{user.id}",
-                 detail=json.dumps({"role": role}))
-    )  # fmt: skip
+        AuditLog(
+            actor="cli",
+            action="admin.create_user",
+            target=target,
+            detail=json.dumps({"role": role}),
+        )
+    )
     sql().commit()
-    click.echo(json.dumps({"id": user.id, "username": user.username}))
+    click.echo(json.dumps(created))
 
 
 @admin_cli.command("set-password")
@@ -1425,6 +1485,7 @@ def set_password(name: str, password: str) -> None:
     if user is None:
         raise click.ClickException(f"no user {name!r}")
     user.password_hash = generate_password_hash(password)
+    changed = {"id": user.id, "username": user.username}
     sql().add(AuditLog(actor="cli", action="admin.set_password", target=f"admin_user:{user.id}"))
     sql().commit()
-    click.echo(json.dumps({"id": user.id, "username": user.username}))
+    click.echo(json.dumps(changed))

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 from flask import Flask
@@ -82,7 +82,7 @@ def flush(client: redis.Redis, batch: int = 500) -> int:
     if not lines:
         return 0
     rows = []
-    for line in lines:  # type: ignore[union-attr]
+    for line in cast(list[str], lines):
         try:
             rows.append(to_row(json.loads(line)))
         except (ValueError, TypeError):
@@ -93,7 +93,7 @@ def flush(client: redis.Redis, batch: int = 500) -> int:
     except Exception:
         db.session.rollback()
         # Put them back so the next flush tries again; the log is not worth losing.
-        client.rpush("bot:convlog", *lines)  # type: ignore[misc]
+        client.rpush("bot:convlog", *cast(list[str], lines))
         raise
     finally:
         db.session.remove()

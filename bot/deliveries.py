@@ -136,7 +136,7 @@ class Ledger:
             pipe.set(f"bot:win:{window}:{user}", count, ex=ttl)
         if log_entry is not None:
             pipe.rpush("bot:convlog", json.dumps(log_entry, ensure_ascii=False))
-        self._release(keys=[f"bot:lock:user:{user}"], args=[begin.lock_token], client=pipe)
+        self._release(keys=[f"bot:lock:user:{user}"], args=[begin.lock_token or ""], client=pipe)
         pipe.execute()
 
     def abandon(self, message: Inbound, begin: Begin) -> None:
@@ -144,7 +144,7 @@ class Ledger:
         pipe = self.r.pipeline(transaction=False)
         pipe.delete(self.dedup_key(message))
         lock = f"bot:lock:user:{message.openid}"
-        self._release(keys=[lock], args=[begin.lock_token], client=pipe)
+        self._release(keys=[lock], args=[begin.lock_token or ""], client=pipe)
         pipe.execute()
 
 

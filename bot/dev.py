@@ -36,11 +36,8 @@ def chat_page() -> str:
 def chat_send() -> Response:
     data: dict[str, Any] = request.get_json(silent=True) or {}
     openid = str(data.get("user") or "dev-user")[:64]
-    convo = Conversation(
-        current_app._get_current_object(),
-        openid,  # type: ignore[attr-defined]
-        encrypt=bool(data.get("encrypt")),
-    )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    convo = Conversation(app, openid, encrypt=bool(data.get("encrypt")))
     started = time.time()
     if data.get("event"):
         event = str(data["event"])

@@ -11,13 +11,15 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from bot.channel import Inbound
+from bot.extensions import DBSession
 from bot.replies import Reply
 from bot.state import DialogueState
+
+if TYPE_CHECKING:
+    from bot.forms import Form
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ class Turn:
     user_id: str
     text: str
     message: Inbound
-    db: Session
+    db: DBSession
     now: datetime
     state: DialogueState
     org: Mapping[str, str]
@@ -91,7 +93,7 @@ class Intent:
         self.run = fn
         return fn
 
-    def form(self, *slots: Any, name: str | None = None, confirm: bool = True) -> Any:
+    def form(self, *slots: Any, name: str | None = None, confirm: bool = True) -> Form:
         """Declare a form this intent owns; without a handler, the intent starts it."""
         from bot.forms import Form
 

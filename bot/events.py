@@ -9,15 +9,15 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.channel import Inbound
+from bot.extensions import DBSession
 from bot.models import Follower, OutboundMessage, utcnow
 
 log = logging.getLogger(__name__)
 
 
-def follower(db: Session, openid: str) -> Follower:
+def follower(db: DBSession, openid: str) -> Follower:
     row = db.execute(select(Follower).where(Follower.openid == openid)).scalar_one_or_none()
     if row is None:
         row = Follower(openid=openid, subscribed=True, subscribed_at=utcnow())
@@ -25,7 +25,7 @@ def follower(db: Session, openid: str) -> Follower:
     return row
 
 
-def record(db: Session, message: Inbound) -> None:
+def record(db: DBSession, message: Inbound) -> None:
     """Store what an event tells us; nothing here produces a reply."""
     event = message.event
     f = message.fields
@@ -60,7 +60,7 @@ def record(db: Session, message: Inbound) -> None:
         _job_finished(db, "template", message)
 
 
-def _job_finished(db: Session, kind: str, message: Inbound) -> None:
+def _job_finished(db: DBSession, kind: str, message: Inbound) -> None:
     f = message.fields
     try:
         msg_id = int(message.msg_id or 0)

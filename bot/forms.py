@@ -224,11 +224,9 @@ class FormEngine:
         state = turn.state
         form = self.forms[state.active_form or ""]
         if not state.history:
-            return (
-                self._ask(turn, form, form.slot(state.requested_slot), note="form_first_slot")
-                if state.requested_slot
-                else self._next(turn, form)
-            )
+            if state.requested_slot:
+                return self._ask(turn, form, form.slot(state.requested_slot))
+            return self._next(turn, form)
         previous = state.history.pop()
         state.values.pop(previous, None)
         state.stage = "fill"
@@ -446,8 +444,8 @@ def _slot_named(form: Form, text: str) -> Slot | None:
     if not wanted:
         return None
     for slot in form.slots:
-        names = {slot.label, slot.name, *slot.label.split("/")}
-        if any(n and (n in wanted or wanted in n) for n in names):
+        labels = {slot.label, slot.name, *slot.label.split("/")}
+        if any(n and (n in wanted or wanted in n) for n in labels):
             return slot
     aliases = {
         "电话": ("phone", "mobile"),

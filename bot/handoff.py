@@ -13,14 +13,14 @@ from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from bot.extensions import DBSession
 from bot.models import ConversationLog, Handoff, HandoffMessage, utcnow
 
 OPEN = ("waiting", "active")
 
 
-def current(db: Session, openid: str) -> Handoff | None:
+def current(db: DBSession, openid: str) -> Handoff | None:
     return (
         db.execute(
             select(Handoff)
@@ -32,7 +32,7 @@ def current(db: Session, openid: str) -> Handoff | None:
     )
 
 
-def open_handoff(db: Session, openid: str, reason: str = "asked") -> Handoff:
+def open_handoff(db: DBSession, openid: str, reason: str = "asked") -> Handoff:
     row = current(db, openid)
     if row is None:
         row = Handoff(openid=openid, status="waiting", reason=reason)
@@ -41,12 +41,12 @@ def open_handoff(db: Session, openid: str, reason: str = "asked") -> Handoff:
     return row
 
 
-def add_member_message(db: Session, row: Handoff, text: str) -> None:
+def add_member_message(db: DBSession, row: Handoff, text: str) -> None:
     db.add(HandoffMessage(handoff_id=row.id, sender="member", text=text[:2000]))
     row.last_member_at = utcnow()
 
 
-def add_staff_message(db: Session, row: Handoff, staff: str, text: str, delivery: str) -> None:
+def add_staff_message(db: DBSession, row: Handoff, staff: str, text: str, delivery: str) -> None:
     db.add(
         HandoffMessage(handoff_id=row.id, sender="staff", staff=staff, text=text, delivery=delivery)
     )
@@ -54,13 +54,13 @@ def add_staff_message(db: Session, row: Handoff, staff: str, text: str, delivery
     row.staff = row.staff or staff
 
 
-def close(db: Session, row: Handoff, staff: str) -> None:
+def close(db: DBSession, row: Handoff, staff: str) -> None:
     row.status = "closed"
     row.closed_at = utcnow()
     row.staff = row.staff or staff
 
 
-def waiting_list(db: Session) -> list[Handoff]:
+def waiting_list(db: DBSession) -> list[Handoff]:
     return list(
         db.execute(
             select(Handoff).where(Handoff.status.in_(OPEN)).order_by(Handoff.opened_at)
@@ -68,7 +68,7 @@ def waiting_list(db: Session) -> list[Handoff]:
     )
 
 
-def thread(db: Session, row: Handoff, history: int = 10) -> list[dict[str, Any]]:
+def thread(db: DBSession, row: Handoff, history: int = 10) -> list[dict[str, Any]]:
     """The conversation before the hand-off (from the log) and the hand-off messages."""
     before = list(
         db.execute(

@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 
 from bot import knowledge
 from bot.extensions import db
+from bot.models import KnowledgeEntry
 
 kb_cli = AppGroup("kb", help="The curated policy knowledge base.")
 
@@ -75,7 +76,7 @@ def export_command(directory: Path | None) -> None:
     """Write the database's entries back to files, one per topic."""
     target = directory or knowledge.ENTRIES_DIR
     target.mkdir(parents=True, exist_ok=True)
-    rows = db.session.execute(db.select(knowledge.KnowledgeEntry)).scalars().all()
+    rows = db.session.execute(db.select(KnowledgeEntry)).scalars().all()
     for row in rows:
         entry = knowledge.from_row(row)
         (target / f"{entry.topic}.md").write_text(knowledge.dump_entry(entry), encoding="utf-8")

@@ -22,8 +22,8 @@ import yaml
 from flask import Flask
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from bot.extensions import DBSession
 from bot.models import KnowledgeEntry
 from bot.nlu import normalise
 from bot.retrieval import (
@@ -175,7 +175,7 @@ def from_row(row: KnowledgeEntry) -> EntryData:
     )
 
 
-def import_entries(db: Session, entries: Iterable[EntryData]) -> tuple[int, int]:
+def import_entries(db: DBSession, entries: Iterable[EntryData]) -> tuple[int, int]:
     """Upsert entries by topic; answer (created, updated). The caller commits."""
     existing = {row.topic: row for row in db.execute(select(KnowledgeEntry)).scalars()}
     created = updated = 0
@@ -190,7 +190,7 @@ def import_entries(db: Session, entries: Iterable[EntryData]) -> tuple[int, int]
     return created, updated
 
 
-def load_active(db: Session) -> list[EntryData]:
+def load_active(db: DBSession) -> list[EntryData]:
     rows = db.execute(select(KnowledgeEntry).where(KnowledgeEntry.active.is_(True))).scalars()
     return [from_row(row) for row in rows]
 
@@ -339,7 +339,7 @@ class KnowledgeBase:
         if self.intent_model is None:
             return False
         probs = self.intent_model.probabilities(normalise(text))
-        return probs.get("out_of_scope", 0.0) >= OUT_OF_SCOPE_PROBABILITY
+        return bool(probs.get("out_of_scope", 0.0) >= OUT_OF_SCOPE_PROBABILITY)
 
     def render_answer(self, topic: str, org: Mapping[str, str]) -> str:
         entry = self.entry(topic)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from bot.extensions import DBSession
 from bot.models import Chamber, Member, MemberRequest, utcnow
 
 ROSTER_COLUMNS = ("name", "company", "position", "mobile", "chamber", "tags")
@@ -28,11 +28,11 @@ HEADER_ALIASES = {
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
-def by_openid(db: Session, openid: str) -> Member | None:
+def by_openid(db: DBSession, openid: str) -> Member | None:
     return db.execute(select(Member).where(Member.openid == openid)).scalar_one_or_none()
 
 
-def profile(db: Session, openid: str) -> dict[str, str]:
+def profile(db: DBSession, openid: str) -> dict[str, str]:
     """What the roster knows about this follower (empty when not bound)."""
     member = by_openid(db, openid)
     if member is None:
@@ -45,7 +45,7 @@ def profile(db: Session, openid: str) -> dict[str, str]:
     }
 
 
-def match(db: Session, name: str, mobile: str, company: str = "") -> Member | None:
+def match(db: DBSession, name: str, mobile: str, company: str = "") -> Member | None:
     """The roster row for name + mobile (+ company when several share them)."""
     rows = list(
         db.execute(select(Member).where(Member.name == name, Member.mobile == mobile)).scalars()
@@ -55,7 +55,7 @@ def match(db: Session, name: str, mobile: str, company: str = "") -> Member | No
     return rows[0] if rows else None
 
 
-def bind(db: Session, member: Member, openid: str) -> None:
+def bind(db: DBSession, member: Member, openid: str) -> None:
     member.openid = openid
     member.bound_at = utcnow()
 
@@ -113,7 +113,7 @@ def read_table(data: bytes, filename: str) -> list[dict[str, str]]:
     ]
 
 
-def import_roster(db: Session, rows: list[dict[str, str]], *, dry_run: bool) -> ImportReport:
+def import_roster(db: DBSession, rows: list[dict[str, str]], *, dry_run: bool) -> ImportReport:
     """Validate every row, report errors and duplicates; write only when not a dry run."""
     report = ImportReport(rows=len(rows), dry_run=dry_run)
     seen: dict[tuple[str, str], int] = {}
@@ -156,7 +156,7 @@ def import_roster(db: Session, rows: list[dict[str, str]], *, dry_run: bool) -> 
     return report
 
 
-def roster_rows(db: Session) -> list[dict[str, Any]]:
+def roster_rows(db: DBSession) -> list[dict[str, Any]]:
     rows = []
     for m in db.execute(select(Member).order_by(Member.id)).scalars():
         rows.append(
@@ -174,7 +174,7 @@ def roster_rows(db: Session) -> list[dict[str, Any]]:
     return rows
 
 
-def approve(db: Session, request: MemberRequest) -> Member:
+def approve(db: DBSession, request: MemberRequest) -> Member:
     """Turn a pending request into a bound member."""
     member = match(db, request.name, request.mobile) or Member(
         name=request.name, mobile=request.mobile

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 
 import redis
-from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
+from bot.extensions import DBSession
 from bot.models import OutboundMessage, PendingReply, utcnow
 from bot.wechat_api import BotWeChatClient
 
@@ -36,7 +36,7 @@ def take_window(client: redis.Redis, openid: str) -> bool:
     return bool(script(keys=[f"bot:win:msg:{openid}", f"bot:win:evt:{openid}"]))
 
 
-def hold(db: Session, client: redis.Redis | None, openid: str, text: str) -> None:
+def hold(db: DBSession, client: redis.Redis | None, openid: str, text: str) -> None:
     """Keep ``text`` for the member's next message (durable in SQL, flagged in Redis)."""
     db.add(PendingReply(openid=openid, text=text))
     db.flush()
@@ -45,7 +45,7 @@ def hold(db: Session, client: redis.Redis | None, openid: str, text: str) -> Non
 
 
 def push_text(
-    db: Session,
+    db: DBSession,
     client: redis.Redis,
     api: BotWeChatClient,
     openid: str,
@@ -67,7 +67,7 @@ def push_text(
     return "sent"
 
 
-def take_pending(db: Session, openid: str) -> list[str]:
+def take_pending(db: DBSession, openid: str) -> list[str]:
     """The held texts for ``openid``, oldest first, marked delivered."""
     rows = (
         db.query(PendingReply)
@@ -82,7 +82,7 @@ def take_pending(db: Session, openid: str) -> list[str]:
 
 
 def _outside_window(
-    db: Session,
+    db: DBSession,
     client: redis.Redis,
     api: BotWeChatClient,
     openid: str,

@@ -15,7 +15,7 @@ import logging
 import math
 import re
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,10 +84,10 @@ class Analyzer:
             tokens = self._jieba.lcut(text)
         return "".join(self.canonical.get(t, t) for t in tokens)
 
-    def terms(self, text: str, *, normalised: bool = False) -> Counter[str]:
+    def terms(self, text: str, *, normalised: bool = False) -> dict[str, float]:
         norm = text if normalised else normalise(text)
         norm = self.fold(norm[:1000])
-        weights: Counter[str] = Counter()
+        weights: dict[str, float] = defaultdict(float)
         with self._lock:
             words = list(self._jieba.cut_for_search(norm))
         for word in words:
@@ -135,7 +135,9 @@ class Index:
         return len(self.topics)
 
 
-def _vector(counts: Counter[str], idf: dict[str, float], unseen: float = 0.0) -> dict[str, float]:
+def _vector(
+    counts: dict[str, float], idf: dict[str, float], unseen: float = 0.0
+) -> dict[str, float]:
     vec = {t: (1.0 + math.log(c)) * idf.get(t, unseen) for t, c in counts.items() if c > 0}
     norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
     return {t: v / norm for t, v in vec.items() if v > 0}
@@ -147,8 +149,8 @@ def build_index(
 ) -> Index:
     """Index ``(topic, questions, content)`` triples; questions include title and paraphrases."""
     topics = [topic for topic, _, _ in entries]
-    q_terms: list[tuple[int, Counter[str]]] = []
-    c_terms: list[Counter[str]] = []
+    q_terms: list[tuple[int, dict[str, float]]] = []
+    c_terms: list[dict[str, float]] = []
     df: Counter[str] = Counter()
     for i, (_, questions, content) in enumerate(entries):
         seen: set[str] = set()

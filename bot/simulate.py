@@ -92,11 +92,11 @@ class Signer:
         # encrypt_message returns our reply envelope; a request carries Encrypt + ToUserName.
         import xmltodict
 
-        encrypt = xmltodict.parse(sealed)["xml"]["Encrypt"]
+        envelope = str(xmltodict.parse(sealed)["xml"]["Encrypt"])
         query["encrypt_type"] = "aes"
-        query["msg_signature"] = signature(self.token, query["timestamp"], query["nonce"], encrypt)
+        query["msg_signature"] = signature(self.token, query["timestamp"], query["nonce"], envelope)
         to_user = f"<ToUserName>{_cdata('gh_shanghui_dev')}</ToUserName>"
-        body = f"<xml>{to_user}<Encrypt>{_cdata(encrypt)}</Encrypt></xml>"
+        body = f"<xml>{to_user}<Encrypt>{_cdata(envelope)}</Encrypt></xml>"
         return query, body.encode()
 
     def decrypt_reply(self, body: str, query: dict[str, str]) -> str:

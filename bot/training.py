@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from bot.errors import HandlerError
+from bot.extensions import DBSession
 from bot.models import Member, Registration, TrainingSession, utcnow
 
 ACTIVE = ("confirmed", "waitlisted", "attended")
@@ -29,7 +29,7 @@ def local_now(tz: str = "Asia/Shanghai") -> datetime:
     return datetime.now(ZoneInfo(tz)).replace(tzinfo=None)
 
 
-def open_sessions(db: Session, now: datetime) -> list[TrainingSession]:
+def open_sessions(db: DBSession, now: datetime) -> list[TrainingSession]:
     query = (
         select(TrainingSession)
         .where(TrainingSession.status == "open", TrainingSession.starts_at > now)
@@ -60,7 +60,7 @@ def check_open(session: TrainingSession, now: datetime) -> None:
         raise HandlerError("replies/training_register/deadline.txt", session=session)
 
 
-def existing(db: Session, session_id: int, openid: str) -> Registration | None:
+def existing(db: DBSession, session_id: int, openid: str) -> Registration | None:
     return db.execute(
         select(Registration).where(
             Registration.session_id == session_id, Registration.openid == openid
@@ -75,7 +75,7 @@ class Outcome:
 
 
 def register(
-    db: Session,
+    db: DBSession,
     session: TrainingSession,
     *,
     openid: str,
@@ -126,7 +126,7 @@ def register(
     return Outcome(row, 0 if confirmed else waitlist_position(db, row))
 
 
-def waitlist_position(db: Session, reg: Registration) -> int:
+def waitlist_position(db: DBSession, reg: Registration) -> int:
     if reg.status != "waitlisted":
         return 0
     ahead = db.execute(
@@ -142,7 +142,7 @@ def waitlist_position(db: Session, reg: Registration) -> int:
     return int(ahead) + 1
 
 
-def cancel(db: Session, reg: Registration) -> Registration | None:
+def cancel(db: DBSession, reg: Registration) -> Registration | None:
     """Cancel ``reg``; if it held a seat, give it to the first waiting. Returns the promoted."""
     was = reg.status
     changed = db.execute(
@@ -165,7 +165,7 @@ def cancel(db: Session, reg: Registration) -> Registration | None:
     return promote_next(db, reg.session_id)
 
 
-def promote_next(db: Session, session_id: int) -> Registration | None:
+def promote_next(db: DBSession, session_id: int) -> Registration | None:
     """Move the first waiting registrant into a free seat, if there is one."""
     waiting = db.execute(
         select(Registration)
@@ -204,7 +204,7 @@ def promote_next(db: Session, session_id: int) -> Registration | None:
     return None
 
 
-def my_registrations(db: Session, openid: str, now: datetime) -> list[Registration]:
+def my_registrations(db: DBSession, openid: str, now: datetime) -> list[Registration]:
     query = (
         select(Registration)
         .join(TrainingSession)
@@ -218,7 +218,7 @@ def my_registrations(db: Session, openid: str, now: datetime) -> list[Registrati
     return list(db.execute(query).scalars())
 
 
-def cancel_session(db: Session, session: TrainingSession) -> list[Registration]:
+def cancel_session(db: DBSession, session: TrainingSession) -> list[Registration]:
     """Cancel the whole session; answer the registrations whose holders must be told."""
     session.status = "cancelled"
     rows = list(
@@ -236,7 +236,7 @@ def cancel_session(db: Session, session: TrainingSession) -> list[Registration]:
     return rows
 
 
-def claim_reminder(db: Session, reg: Registration) -> bool:
+def claim_reminder(db: DBSession, reg: Registration) -> bool:
     """Mark a reminder as sent; only one caller ever wins (conditional UPDATE)."""
     result = db.execute(
         update(Registration)
@@ -244,10 +244,10 @@ def claim_reminder(db: Session, reg: Registration) -> bool:
         .values(reminded_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def due_reminders(db: Session, now: datetime) -> list[Registration]:
+def due_reminders(db: DBSession, now: datetime) -> list[Registration]:
     """Confirmed registrations for sessions starting tomorrow (local date), not yet reminded."""
     tomorrow = (now + timedelta(days=1)).date()
     start = datetime.combine(tomorrow, datetime.min.time())
@@ -266,7 +266,7 @@ def due_reminders(db: Session, now: datetime) -> list[Registration]:
     return list(db.execute(query).scalars())
 
 
-def check_in(db: Session, code: str) -> Registration | None:
+def check_in(db: DBSession, code: str) -> Registration | None:
     reg = db.execute(
         select(Registration).where(Registration.checkin_code == code)
     ).scalar_one_or_none()
@@ -282,7 +282,7 @@ def new_code() -> str:
     return secrets.token_urlsafe(9)
 
 
-def last_registration(db: Session, openid: str) -> Registration | None:
+def last_registration(db: DBSession, openid: str) -> Registration | None:
     """The member's most recent registration: its details pre-fill the next one."""
     query = (
         select(Registration).where(Registration.openid == openid).order_by(Registration.id.desc())

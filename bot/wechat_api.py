@@ -47,7 +47,9 @@ class RoutingAdapter(HTTPAdapter):
         root = base[: -len("cgi-bin/")] if base.endswith("cgi-bin/") else base
         self.root = root if root.endswith("/") else root + "/"
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
         url = request.url or ""
         if url.startswith(OFFICIAL_ROOT):
             request.url = self.root + url[len(OFFICIAL_ROOT) :]

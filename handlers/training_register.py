@@ -80,15 +80,7 @@ def from_profile(turn: Turn) -> dict[str, Any]:
     if profile:
         return profile
     # Not on the roster: what they gave last time they registered.
-    last = (
-        turn.db.execute(
-            training.select(training.Registration)
-            .where(training.Registration.openid == turn.user_id)
-            .order_by(training.Registration.id.desc())
-        )
-        .scalars()
-        .first()
-    )
+    last = training.last_registration(turn.db, turn.user_id)
     if last is None:
         return {}
     return {

@@ -46,6 +46,8 @@ WSGI_APP = "tests.apps.effect_app:app"
 WORKERS = 3
 EFFECT = "副作用"
 DEGRADED_NOTE = "暂时不可用"  # from templates/replies/common/degraded.txt
+WORKER_IDLE_SECONDS = 6.5  # past the 5-second socket timeout of the RQ connection (bot.jobs)
+RQ_LOST_REDIS = "could not connect to Redis instance"  # rq.worker's log line
 
 
 # -- processes -------------------------------------------------------------------------------
@@ -78,6 +80,7 @@ class Proc:
     def __init__(self, name: str, cmd: list[str], env: dict[str, str], log: Path) -> None:
         self.name = name
         self.log = log
+        self.started_at = time.monotonic()  # fixtures may move it to "ready"
         self._log_file = log.open("ab")
         self.popen = subprocess.Popen(
             cmd,
@@ -335,6 +338,7 @@ def slow_web(deployment: Deployment, redisdb, redis_server) -> Iterator[tuple[Gu
             return bool(Worker.all(connection=connection))
 
         wait_for(registered, 60, "the RQ worker to register", worker.tail)
+        worker.started_at = time.monotonic()
         yield server, worker
     finally:
         connection.close()
@@ -388,6 +392,13 @@ def test_slow_handler_answers_success_then_pushes(
     hello = member.say("你好")  # opens the 48-hour customer-service window
     assert hello.status == 200 and "商会助手" in hello.content, web.tail()
 
+    # Let the worker idle past one socket timeout of the queue's Redis client (5 s, bot.jobs)
+    # first, as a real worker does between pushes: its blocking dequeue must keep listening.
+    # (Usually no wait at all: gunicorn's warm-up takes longer than this.)
+    idle_left = push_worker.started_at + WORKER_IDLE_SECONDS - time.monotonic()
+    if idle_left > 0:
+        time.sleep(idle_left)
+
     msg_id = next_msg_id()
     slow = member.say(EFFECT, msg_id=msg_id)
     assert slow.status == 200
@@ -424,6 +435,13 @@ def test_slow_handler_answers_success_then_pushes(
     )
     assert deployment.count(OutboundMessage, kind="custom", openid=member.openid) == 1
     assert len(pushes()) == 1, diagnose()
+    # An idle worker whose blocking read times out takes it for a lost connection and stops
+    # listening for 1, 2, 4 … up to 60 s: a push enqueued meanwhile waits that long.
+    lost = [line for line in push_worker.log_text().splitlines() if RQ_LOST_REDIS in line]
+    assert not lost, (
+        "the RQ worker's blocking dequeue timed out while Redis was up, and the worker backed "
+        "off instead of listening:\n" + "\n".join(lost)
+    )
 
 
 # -- 3. One shared access token, refreshed once ----------------------------------------------
