@@ -109,7 +109,13 @@ class Result:
     sample_reply: str = ""
     failure: str = ""  # why the scenario was not measured (its sanity check failed)
     ratio: float | None = None
+    cpu_ratio: float | None = None  # the same ratio predicted from CPU per message
     goals: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def cpu_per_msg(self) -> float:
+        """All the CPU one message costs on this machine: workers, Redis and wrk."""
+        return self.worker_cpu_us_per_msg + self.redis_cpu_us_per_msg + self.wrk_cpu_us_per_msg
 
     @property
     def errors(self) -> int:
@@ -424,16 +430,20 @@ def run_wrk(
 
 @contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt so ``finally`` blocks run."""
+    """SIGTERM and SIGINT raise KeyboardInterrupt, so the ``finally`` blocks stop everything.
+
+    SIGINT is set explicitly: a shell starts background jobs with it ignored.
+    """
 
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -630,6 +640,7 @@ def _run(
         base = by_key.get(scenario.baseline or "")
         if base is not None and base.rps:
             result.ratio = result.rps / base.rps
+            result.cpu_ratio = base.cpu_per_msg / result.cpu_per_msg
             assert scenario.goal_ratio is not None
             result.goals[f"≥{scenario.goal_ratio:.0%} of echo"] = (
                 result.ratio >= scenario.goal_ratio
@@ -662,7 +673,10 @@ def _run(
             "kb_ratio": GOAL_KB_RATIO,
             "p99_ms": GOAL_P99_MS,
         },
-        "scenarios": [{**asdict(r), "errors": r.errors} for r in results],
+        "scenarios": [
+            {**asdict(r), "errors": r.errors, "cpu_us_per_msg_total": r.cpu_per_msg}
+            for r in results
+        ],
         "rss_kib": memory,
         "sandbox_stats": sandbox_stats.json(),
         "bot_log_lines": len(bot_log.splitlines()),
@@ -688,7 +702,7 @@ def print_report(
     )
     header = (
         f"{'scenario':<28} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
-        f"{'% echo':>7} {'cpu µs/msg':>11} {'others':>7}  goals"
+        f"{'% echo':>7} {'cpu µs/msg':>11} {'by cpu':>7} {'others':>7}  goals"
     )
     print(header)
     print("-" * (len(header) + 40))
@@ -697,25 +711,29 @@ def print_report(
             print(f"{r.label:<{28 - _wide(r.label)}} not measured: {r.failure[:80]}")
             continue
         ratio = f"{r.ratio:.0%}" if r.ratio is not None else ""
+        cpu_ratio = f"{r.cpu_ratio:.0%}" if r.cpu_ratio is not None else ""
         cpu = f"{r.worker_cpu_us_per_msg:.0f}"
         if r.redis_cpu_us_per_msg:
             cpu += f"+{r.redis_cpu_us_per_msg:.0f}"
         goals = "  ".join(f"{'✔' if ok else '✘'} {name}" for name, ok in r.goals.items())
         print(
             f"{r.label:<{28 - _wide(r.label)}} {r.rps:>8.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-            f"{r.errors:>7} {ratio:>7} {cpu:>11} {r.other_cpu_percent:>6.0f}%  {goals}"
+            f"{r.errors:>7} {ratio:>7} {cpu:>11} {cpu_ratio:>7} {r.other_cpu_percent:>6.0f}%  "
+            f"{goals}"
         )
     print(
-        "cpu µs/msg: gunicorn workers' CPU time per message (+ Redis's, for the bot); "
-        "others: CPU\nused meanwhile by processes the benchmark did not start "
-        "(100% = one core; numbers are\nonly comparable when it is near 0)."
+        "cpu µs/msg: the gunicorn workers' CPU time per message (+ Redis's, for the bot).\n"
+        "by cpu: % of echo predicted from the CPU per message (workers + Redis + wrk); it "
+        "holds even\n  when the machine is busy, when msg/s and latency do not.\n"
+        "others: CPU used during the run by processes the benchmark did not start "
+        "(100% = one core)."
     )
     busy = [r for r in results if not r.failure and r.other_cpu_percent > BUSY_PERCENT]
     if busy:
         print(
             f"warning: other processes used the CPUs during {', '.join(r.scenario for r in busy)}"
             f" (up to {max(r.other_cpu_percent for r in busy):.0f}% of a core): those numbers "
-            "are low; rerun on a quiet machine"
+            "are low and noisy (trust the 'by cpu' column); rerun on a quiet machine"
         )
     for r in results:
         if r.workers_restarted:

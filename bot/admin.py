@@ -97,7 +97,7 @@ LOGIN_PAUSE_SECONDS = 15 * 60
 UPLOAD_DIR = "uploads"
 UPLOAD_TTL_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_TOPIC = re.compile(r"^[a-z0-9][a-z0-9_-]{1,79}$")
+_TOPIC = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,79}$")  # e.g. chamber.four-good
 # Spreadsheet programs run a cell that starts with one of these as a formula; names and
 # companies come from WeChat users, so exports neutralise them (CSV/formula injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -248,7 +248,7 @@ def login() -> ResponseReturnValue:
     )
     if user is None or not user.active:
         # Same work as a real check, so timing does not reveal which usernames exist.
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         user = None
     elif not check_password_hash(user.password_hash, password):
         user = None
@@ -268,7 +268,9 @@ def login() -> ResponseReturnValue:
     return redirect(_safe_next(target))
 
 
-_DUMMY_HASH = generate_password_hash("not-a-password")
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def _failures(key: str) -> int:
@@ -386,14 +388,18 @@ def _or_404(model: type[Any], ident: int) -> Any:
 def _render_error(error: HTTPException) -> ResponseReturnValue:
     # App-wide handlers (unknown /admin/... URLs never reach a blueprint handler), so every
     # other path keeps Flask's default response, like CTFd's render_error fallback.
-    if not request.path.startswith(bp.url_prefix or "/admin"):
+    prefix = bp.url_prefix or "/admin"
+    if request.path != prefix and not request.path.startswith(prefix + "/"):
         return error
     code = error.code or 500
-    if code == 500:
-        sql().rollback()
     try:
+        if code == 500:
+            sql().rollback()
         return page(f"{code}.html", error=error), code
     except TemplateNotFound:
+        return error
+    except Exception:  # the page itself failed (the database is down, say): plain answer
+        log.exception("could not render the admin %s page", code)
         return error
 
 
@@ -1238,7 +1244,7 @@ def _parse_entry(
     if row is None:
         topic = form.get("topic", "").strip()
         if not _TOPIC.match(topic):
-            errors.append("主题编号只能用小写字母、数字、下划线和连字符（2–80 位）。")
+            errors.append("主题编号只能用小写字母、数字、点、下划线和连字符（2–80 位）。")
         elif sql().execute(select(KnowledgeEntry.id).where(KnowledgeEntry.topic == topic)).first():
             errors.append(f"主题编号“{topic}”已存在。")
         data["topic"] = topic
@@ -1255,8 +1261,8 @@ def _parse_entry(
         data[key] = value
     lines = [line.strip() for line in form.get("paraphrases", "").splitlines()]
     data["paraphrases"] = "\n".join(unique([x for x in lines if x]))
-    words = re.split(r"[,，、;；\s]+", form.get("keywords", ""))
-    data["keywords"] = ",".join(unique([w for w in words if w]))
+    words = re.split(r"[,，、;；\n]+", form.get("keywords", ""))
+    data["keywords"] = ",".join(unique([w.strip() for w in words if w.strip()]))
     data["detail"] = form.get("detail", "").strip()
     data["source"] = form.get("source", "").strip()[:500]
     data["region"] = form.get("region", "").strip()[:100] or None
@@ -1391,8 +1397,9 @@ def table_file(stem: str, fmt: str, columns: Iterable[str], rows: list[list[Any]
         writer.writerow(header)
         writer.writerows([[_cell(v) for v in row] for row in rows])
         data = io.BytesIO(buffer.getvalue().encode("utf-8-sig"))
-        return send_file(data, "text/csv; charset=utf-8", as_attachment=True,
-                         download_name=f"{stem}.csv")  # fmt: skip
+        return send_file(
+            data, "text/csv; charset=utf-8", as_attachment=True, download_name=f"{stem}.csv"
+        )
     if fmt == "xlsx":
         from openpyxl import Workbook
         from openpyxl.styles import Font

@@ -91,9 +91,11 @@ def worker_command(burst: bool) -> None:
     from rq import Worker
 
     queue = current_app.extensions["rq"]
+    # The worker first: it raises the connection pool's read timeout for its blocking
+    # dequeue, which only applies to connections opened afterwards (the chores thread's).
+    worker = Worker([queue], connection=queue.connection)
     if not burst:
         _start_chores(current_app._get_current_object())  # type: ignore[attr-defined]
-    worker = Worker([queue], connection=queue.connection)
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
 
 

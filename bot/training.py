@@ -94,6 +94,13 @@ def register(
     row = existing(db, session.id, openid)
     if row is not None and row.status in ACTIVE:
         raise HandlerError("replies/training_register/already.txt", session=session, reg=row)
+    # Lock the session row for the rest of the transaction: sign-ups for one session queue
+    # up, so each waiting-list place told to a member is the real one. (The seat itself is
+    # guarded by the conditional UPDATE below even without it; SQLite ignores FOR UPDATE and
+    # serialises writers anyway.)
+    db.execute(
+        select(TrainingSession.id).where(TrainingSession.id == session.id).with_for_update()
+    )
     stamp = utcnow()
     try:
         # A savepoint around seat and row: if the row cannot be written (the same member

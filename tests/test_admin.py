@@ -110,20 +110,31 @@ def sign_up(session: TrainingSession, openid: str, name: str, **kw) -> Registrat
 # -- accounts and sign-in -------------------------------------------------------------------------
 def test_create_user_prints_id_and_stores_a_hash(runner, app) -> None:
     result = runner.invoke(
-        args=["admin", "create-user", "alice", "--role", "mediator", "--committee", "3",
-              "--password", PASSWORD]
-    )  # fmt: skip
+        args=[
+            "admin",
+            "create-user",
+            "alice",
+            "--role",
+            "mediator",
+            "--committee",
+            "3",
+            "--password",
+            PASSWORD,
+        ]
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     user = db.session.get(AdminUser, out["id"])
     assert out["username"] == "alice" and user.role == "mediator" and user.committee_id == 3
     assert user.password_hash != PASSWORD and user.password_hash.startswith(("scrypt", "pbkdf2"))
 
-    again = runner.invoke(args=["admin", "create-user", "alice", "--role", "admin",
-                                "--password", PASSWORD])  # fmt: skip
+    again = runner.invoke(
+        args=["admin", "create-user", "alice", "--role", "admin", "--password", PASSWORD]
+    )
     assert again.exit_code != 0 and "already exists" in again.output
-    bad_role = runner.invoke(args=["admin", "create-user", "bob", "--role", "root",
-                                   "--password", PASSWORD])  # fmt: skip
+    bad_role = runner.invoke(
+        args=["admin", "create-user", "bob", "--role", "root", "--password", PASSWORD]
+    )
     assert bad_role.exit_code != 0
 
 
@@ -135,8 +146,9 @@ def test_create_user_prompts_for_the_password_twice(runner, app) -> None:
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output  # hidden input is not echoed
     assert json.loads(result.output.strip().splitlines()[-1])["username"] == "carol"
-    short = runner.invoke(args=["admin", "create-user", "dan", "--role", "editor",
-                                "--password", "short"])  # fmt: skip
+    short = runner.invoke(
+        args=["admin", "create-user", "dan", "--role", "editor", "--password", "short"]
+    )
     assert short.exit_code != 0
 
 
@@ -164,15 +176,27 @@ def test_login_and_logout(console, client) -> None:
 def test_login_redirects_back_to_a_local_page_only(console, client) -> None:
     console.create("boss", "admin")
     client.get("/admin/login")
-    response = client.post("/admin/login", data={
-        "username": "boss", "password": PASSWORD, "next": "//evil.example/x",
-        "csrf_token": console.token()})  # fmt: skip
+    response = client.post(
+        "/admin/login",
+        data={
+            "username": "boss",
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+            "csrf_token": console.token(),
+        },
+    )
     assert response.headers["Location"] == "/admin/"
     console.post("/admin/logout")
     client.get("/admin/login")
-    response = client.post("/admin/login", data={
-        "username": "boss", "password": PASSWORD, "next": "/admin/kb",
-        "csrf_token": console.token()})  # fmt: skip
+    response = client.post(
+        "/admin/login",
+        data={
+            "username": "boss",
+            "password": PASSWORD,
+            "next": "/admin/kb",
+            "csrf_token": console.token(),
+        },
+    )
     assert response.headers["Location"] == "/admin/kb"
 
 
@@ -246,13 +270,33 @@ def test_deactivated_account_is_signed_out(console, client) -> None:
 
 def test_missing_records_and_unknown_pages_are_404_pages(console, client) -> None:
     console.login()
-    for url in ("/admin/training/999", "/admin/handoffs/999", "/admin/kb/999/edit",
-                "/admin/no-such-page", "/admin/training/1/export.pdf"):  # fmt: skip
+    for url in (
+        "/admin/training/999",
+        "/admin/handoffs/999",
+        "/admin/kb/999/edit",
+        "/admin/no-such-page",
+        "/admin/training/1/export.pdf",
+    ):
         response = client.get(url)
         assert response.status_code == 404, url
         assert "找不到该页面" in response.get_data(as_text=True), url
     # Outside /admin/ the default response stays.
     assert "找不到该页面" not in client.get("/no-such-page").get_data(as_text=True)
+
+
+def test_a_crash_renders_the_500_page_and_rolls_back(app, console, client, monkeypatch) -> None:
+    from bot import admin
+
+    def explode(session):
+        raise RuntimeError("boom")
+
+    console.login()
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    monkeypatch.setattr(admin.handoffs, "waiting_list", explode)
+    response = client.get("/admin/handoffs")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "系统出了点问题" in page and "boom" not in page
 
 
 # -- training ---------------------------------------------------------------------------------
@@ -282,7 +326,11 @@ def test_create_a_session_through_the_form(console, client) -> None:
     assert response.status_code == 302
     row = db.session.execute(select(TrainingSession)).scalar_one()
     assert (row.title, row.capacity, row.audience, row.status) == (
-        "非公经济大讲堂·数字化转型", 80, "members", "open")  # fmt: skip
+        "非公经济大讲堂·数字化转型",
+        80,
+        "members",
+        "open",
+    )
     assert row.ends_at.hour == 11 and row.ends_at.minute == 30
     listing = client.get("/admin/training").get_data(as_text=True)
     assert "非公经济大讲堂·数字化转型" in listing and "报名中" in listing
@@ -298,12 +346,17 @@ def test_session_form_explains_what_is_wrong(console, client) -> None:
     response = console.post("/admin/training/new", form)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    for message in ("请填写培训名称", "结束时间必须晚于开始时间", "报名截止时间不能晚于开始时间",
-                    "名额至少为 1"):  # fmt: skip
+    for message in (
+        "请填写培训名称",
+        "结束时间必须晚于开始时间",
+        "报名截止时间不能晚于开始时间",
+        "名额至少为 1",
+    ):
         assert message in page
     assert 'value="市民中心报告厅"' in page  # what was typed comes back
-    garbled = console.post("/admin/training/new", session_form(starts_at="next tuesday",
-                                                               capacity="many"))  # fmt: skip
+    garbled = console.post(
+        "/admin/training/new", session_form(starts_at="next tuesday", capacity="many")
+    )
     assert garbled.status_code == 400
     assert "开始时间格式不对" in garbled.get_data(as_text=True)
     assert "名额必须是整数" in garbled.get_data(as_text=True)
@@ -343,6 +396,8 @@ def test_open_close_and_cancel_a_session(app, console, client) -> None:
     db.session.expire_all()
     assert db.session.get(TrainingSession, row.id).status == "cancelled"
     assert len(app.extensions["rq"]) == before + 2
+    jobs = app.extensions["rq"].jobs[-2:]
+    assert all(job.args[2] is True for job in jobs)  # news they did not ask for: a notice
     pushes = dict(queued(app)[-2:])
     assert set(pushes) == {"o-a", "o-b"}
     assert row.title in pushes["o-a"] and "已取消" in pushes["o-a"] and "抱歉" in pushes["o-a"]
@@ -367,22 +422,32 @@ def test_registrants_table_and_attendance(console, client) -> None:
     db.session.refresh(first)
     assert first.status == "attended" and first.attended_at is not None
     other = make_session(title="别的培训")
-    assert console.post(f"/admin/training/{other.id}/attend",
-                        {"reg_id": str(first.id)}).status_code == 404  # fmt: skip
+    assert (
+        console.post(f"/admin/training/{other.id}/attend", {"reg_id": str(first.id)}).status_code
+        == 404
+    )
 
 
 def test_export_registrations_as_csv_and_xlsx(console, client) -> None:
     row = make_session(capacity=5)
     sign_up(row, "o-a", "张三")
-    sign_up(row, "o-b", "=HYPERLINK(\"http://x\")", company="@evil")
+    sign_up(row, "o-b", '=HYPERLINK("http://x")', company="@evil")
     console.login("otto", "officer")
     response = client.get(f"/admin/training/{row.id}/export.csv")
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     text = response.get_data().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["id", "session_id", "openid", "name", "company", "phone", "status",
-                       "created_at"]  # fmt: skip
+    assert rows[0] == [
+        "id",
+        "session_id",
+        "openid",
+        "name",
+        "company",
+        "phone",
+        "status",
+        "created_at",
+    ]
     assert rows[1][2:7] == ["o-a", "张三", "某某科技有限公司", "13800138000", "confirmed"]
     assert rows[1][1] == str(row.id) and rows[1][7].endswith("+08:00")
     # Formulas typed in by members stay text in a spreadsheet.
@@ -464,7 +529,7 @@ def test_roster_import_rejects_unreadable_files(console) -> None:
     console.login("otto", "officer")
     no_header = console.post(
         "/admin/members/import",
-        {"file": (io.BytesIO("a,b\n1,2\n".encode()), "x.csv")},
+        {"file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")},
         content_type="multipart/form-data",
     )
     assert no_header.status_code == 400
@@ -518,8 +583,13 @@ def test_export_members_csv(console, client) -> None:
 
 
 def test_member_requests_approve_and_reject_notify(app, console, client) -> None:
-    yes = MemberRequest(openid="o-yes", name="孙八", mobile="13900000008", company="示范食品",
-                        chamber_name="示范市食品商会")  # fmt: skip
+    yes = MemberRequest(
+        openid="o-yes",
+        name="孙八",
+        mobile="13900000008",
+        company="示范食品",
+        chamber_name="示范市食品商会",
+    )
     no = MemberRequest(openid="o-no", name="周九", mobile="13900000009")
     db.session.add_all([yes, no])
     db.session.commit()
@@ -622,11 +692,18 @@ def test_kb_form_refuses_broken_templates_and_previews_without_saving(app, conso
 
 def test_kb_new_entry(console) -> None:
     console.login("ed", "editor")
-    form = {"topic": "test_new_topic", "title": "测试条目", "question": "测试问题是什么",
-            "answer": "测试答案", "keywords": "测试，条目", "active": "on", "action": "save"}  # fmt: skip
+    form = {
+        "topic": "test.new-topic",
+        "title": "测试条目",
+        "question": "测试问题是什么",
+        "answer": "测试答案",
+        "keywords": "测试，条目",
+        "active": "on",
+        "action": "save",
+    }
     assert console.post("/admin/kb/new", form).status_code == 302
     row = db.session.execute(
-        select(KnowledgeEntry).where(KnowledgeEntry.topic == "test_new_topic")
+        select(KnowledgeEntry).where(KnowledgeEntry.topic == "test.new-topic")
     ).scalar_one()
     assert row.keywords == "测试,条目" and row.active
     again = console.post("/admin/kb/new", form)
@@ -634,10 +711,12 @@ def test_kb_new_entry(console) -> None:
 
 
 def test_unanswered_questions_sorted_and_resolved(console, client) -> None:
-    db.session.add_all([
-        UnansweredQuestion(normalised="a", text="外地商会怎么备案", count=2),
-        UnansweredQuestion(normalised="b", text="工商联会费怎么交", count=9),
-    ])  # fmt: skip
+    db.session.add_all(
+        [
+            UnansweredQuestion(normalised="a", text="外地商会怎么备案", count=2),
+            UnansweredQuestion(normalised="b", text="工商联会费怎么交", count=9),
+        ]
+    )
     db.session.commit()
     console.login("ed", "editor")
     page = client.get("/admin/kb/unanswered").get_data(as_text=True)
@@ -693,7 +772,10 @@ def test_handoff_close_clears_the_flag_and_says_goodbye(app, console) -> None:
     db.session.refresh(row)
     assert row.status == "closed" and row.closed_at is not None
     assert len(app.extensions["rq"]) == before + 1
-    assert queued(app)[-1] == ("o-help", "本次人工服务已结束，感谢您的耐心。有其他问题可以继续发消息给我。")
+    assert queued(app)[-1] == (
+        "o-help",
+        "本次人工服务已结束，感谢您的耐心。有其他问题可以继续发消息给我。",
+    )
     # A closed hand-off takes no more replies.
     console.post(f"/admin/handoffs/{row.id}/reply", {"text": "还在吗"})
     assert len(app.extensions["rq"]) == before + 1
@@ -705,12 +787,30 @@ def test_dashboard_and_log(console, client) -> None:
 
     db.session.add(Follower(openid="o-1"))
     db.session.add(Member(name="王五", mobile="13900000001", openid="o-1"))
-    db.session.add(ConversationLog(at=utcnow(), openid="o-1", msg_type="text",
-                                   text="电话 139****0001", reply="好的", intent="greeting",
-                                   latency_ms=12.5, delivery="passive"))  # fmt: skip
-    db.session.add(ConversationLog(at=utcnow(), openid="o-2", msg_type="text", text="培训",
-                                   reply="", intent="training_list", latency_ms=4000,
-                                   delivery="push"))  # fmt: skip
+    db.session.add(
+        ConversationLog(
+            at=utcnow(),
+            openid="o-1",
+            msg_type="text",
+            text="电话 139****0001",
+            reply="好的",
+            intent="greeting",
+            latency_ms=12.5,
+            delivery="passive",
+        )
+    )
+    db.session.add(
+        ConversationLog(
+            at=utcnow(),
+            openid="o-2",
+            msg_type="text",
+            text="培训",
+            reply="",
+            intent="training_list",
+            latency_ms=4000,
+            delivery="push",
+        )
+    )
     db.session.commit()
     open_handoff()
     console.login()

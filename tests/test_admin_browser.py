@@ -128,11 +128,21 @@ def test_create_a_session_and_see_its_registrants(page, officer) -> None:
     # starts afresh: the server committed from other threads since it last read.
     db.session.rollback()
     row = db.session.execute(select(TrainingSession)).scalar_one()
-    for openid, name, company in (("o-a", "张三", "示范科技有限公司"),
-                                  ("o-b", "李四", "示范贸易有限公司")):  # fmt: skip
-        training.register(db.session, row, openid=openid, member=None, name=name,
-                          company=company, position="总经理", phone="13800138000",
-                          now=training.local_now())  # fmt: skip
+    for openid, name, company in (
+        ("o-a", "张三", "示范科技有限公司"),
+        ("o-b", "李四", "示范贸易有限公司"),
+    ):
+        training.register(
+            db.session,
+            row,
+            openid=openid,
+            member=None,
+            name=name,
+            company=company,
+            position="总经理",
+            phone="13800138000",
+            now=training.local_now(),
+        )
         db.session.commit()
     page.reload()
     table = page.locator("table.registrants")
@@ -191,40 +201,98 @@ def seed_everything() -> dict:
     chamber = Chamber(name="示范市青年企业家商会")
     db.session.add(chamber)
     db.session.add_all([Follower(openid=f"o-f{i}") for i in range(5)])
-    db.session.add_all([
-        Member(name="王五", company="示范科技有限公司", position="董事长", mobile="13900000001",
-               chamber=chamber, tags="新生代,理事", openid="o-help"),
-        Member(name="钱七", company="示范物流有限公司", position="总经理", mobile="13900000005"),
-    ])  # fmt: skip
-    db.session.add(MemberRequest(openid="o-req", name="孙八", company="示范食品有限公司",
-                                 position="副总经理", mobile="13900000008",
-                                 chamber_name="示范市食品商会"))  # fmt: skip
-    db.session.add_all([
-        UnansweredQuestion(normalised="q1", text="异地商会年检需要什么材料", count=7,
-                           best_topic="chamber_registration", best_score=0.27),
-        UnansweredQuestion(normalised="q2", text="出口退税多久到账", count=3),
-    ])  # fmt: skip
+    db.session.add_all(
+        [
+            Member(
+                name="王五",
+                company="示范科技有限公司",
+                position="董事长",
+                mobile="13900000001",
+                chamber=chamber,
+                tags="新生代,理事",
+                openid="o-help",
+            ),
+            Member(
+                name="钱七", company="示范物流有限公司", position="总经理", mobile="13900000005"
+            ),
+        ]
+    )
+    db.session.add(
+        MemberRequest(
+            openid="o-req",
+            name="孙八",
+            company="示范食品有限公司",
+            position="副总经理",
+            mobile="13900000008",
+            chamber_name="示范市食品商会",
+        )
+    )
+    db.session.add_all(
+        [
+            UnansweredQuestion(
+                normalised="q1",
+                text="异地商会年检需要什么材料",
+                count=7,
+                best_topic="chamber_registration",
+                best_score=0.27,
+            ),
+            UnansweredQuestion(normalised="q2", text="出口退税多久到账", count=3),
+        ]
+    )
     earlier = utcnow() - timedelta(minutes=5)
-    db.session.add_all([
-        ConversationLog(at=earlier, openid="o-help", msg_type="text", text="贷款贴息怎么申请",
-                        reply="您可以咨询经济服务部……", intent="policy_question",
-                        confidence=0.41, latency_ms=38.2, delivery="passive"),
-        ConversationLog(at=earlier, openid="o-help", msg_type="text", text="人工",
-                        reply="已为您转接人工服务", intent="human_agent", confidence=0.99,
-                        latency_ms=12.0, delivery="passive"),
-    ])  # fmt: skip
+    db.session.add_all(
+        [
+            ConversationLog(
+                at=earlier,
+                openid="o-help",
+                msg_type="text",
+                text="贷款贴息怎么申请",
+                reply="您可以咨询经济服务部……",
+                intent="policy_question",
+                confidence=0.41,
+                latency_ms=38.2,
+                delivery="passive",
+            ),
+            ConversationLog(
+                at=earlier,
+                openid="o-help",
+                msg_type="text",
+                text="人工",
+                reply="已为您转接人工服务",
+                intent="human_agent",
+                confidence=0.99,
+                latency_ms=12.0,
+                delivery="passive",
+            ),
+        ]
+    )
     handoff = Handoff(openid="o-help", status="waiting", opened_at=utcnow())
     db.session.add(handoff)
     db.session.flush()
-    db.session.add(HandoffMessage(handoff_id=handoff.id, sender="member", text="我手机号139****0001"))
-    session = TrainingSession(title="非公经济大讲堂·数字化转型", kind="非公经济大讲堂",
-                              starts_at=training.local_now() + timedelta(days=7), capacity=30,
-                              status="open", place="市民中心报告厅")  # fmt: skip
+    db.session.add(
+        HandoffMessage(handoff_id=handoff.id, sender="member", text="我手机号139****0001")
+    )
+    session = TrainingSession(
+        title="非公经济大讲堂·数字化转型",
+        kind="非公经济大讲堂",
+        starts_at=training.local_now() + timedelta(days=7),
+        capacity=30,
+        status="open",
+        place="市民中心报告厅",
+    )
     db.session.add(session)
     db.session.commit()
-    reg = training.register(db.session, session, openid="o-help", member=None, name="王五",
-                            company="示范科技有限公司", position="董事长",
-                            phone="13900000001", now=training.local_now())  # fmt: skip
+    reg = training.register(
+        db.session,
+        session,
+        openid="o-help",
+        member=None,
+        name="王五",
+        company="示范科技有限公司",
+        position="董事长",
+        phone="13900000001",
+        now=training.local_now(),
+    )
     ids = {"handoff": handoff.id, "session": session.id, "code": reg.registration.checkin_code}
     db.session.commit()
     return ids
@@ -259,6 +327,21 @@ def test_every_section_renders(page, runner) -> None:
         expect(page.get_by_text(text).filter(visible=True).first).to_be_visible()
         name = url.strip("/").replace("/", "-")[:40]
         page.screenshot(path=str(SHOTS / f"admin-tour-{number:02d}-{name}.png"), full_page=True)
+
+    # A roster upload: the dry-run report first, then the import.
+    page.goto(page.base + "/admin/members/import")
+    roster = "\n".join(
+        ["姓名,单位,手机", "周九,示范建材公司,13900000009", "吴十,示范能源公司,12345", ",无名,1390"]
+    )
+    page.get_by_label("CSV 或 Excel（.xlsx）文件").set_input_files(
+        files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": roster.encode()}]
+    )
+    page.get_by_role("button", name="上传并检查").click()
+    expect(page.get_by_text("第3行：手机号“12345”格式不对")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "admin-import-report.png"), full_page=True)
+    page.get_by_role("button", name="确认导入").click()
+    expect(page.get_by_text("导入完成：新增 1 人，更新 0 人。")).to_be_visible()
+    expect(page.get_by_role("cell", name="示范建材公司")).to_be_visible()
 
     # The first knowledge entry's edit page, with its rendered preview.
     page.goto(page.base + "/admin/kb")
