@@ -265,6 +265,21 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_for_quiet(limit: float) -> float:
+    """Wait (up to ``limit`` s) until the machine is nearly idle; return the last busy share.
+
+    Nothing of ours is busy between scenarios, so CPU use then is someone else's.
+    """
+    deadline = time.monotonic() + limit
+    while True:
+        before = machine_busy_seconds()
+        time.sleep(1.0)
+        busy = (machine_busy_seconds() - before) * 100  # % of one core over that second
+        if busy <= BUSY_PERCENT or time.monotonic() >= deadline:
+            return busy
+        print(f"bench: waiting for the machine to quieten ({busy:.0f}% of a core busy)", flush=True)
+
+
 def children_cpu_seconds() -> float:
     """CPU time of our reaped children (wrk, once it has exited)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -466,6 +481,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--only", action="append", default=[], metavar="KEY",
         help="run only these scenarios (" + ", ".join(s.key for s in SCENARIOS) + ")",
     )  # fmt: skip
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="before each scenario, wait up to this long for other processes to go idle",
+    )
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "out" / "results.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     return parser.parse_args(argv)
@@ -588,6 +610,8 @@ def _run(
             flush=True,
         )
         wrk_opts = {"threads": args.threads, "connections": args.connections}
+        if args.wait_quiet > 0:
+            wait_for_quiet(args.wait_quiet)
         if warm:
             run_wrk(procs, url, path, 0, warm, seconds=args.warmup, **wrk_opts)
         workers = child_pids(masters[scenario.target].pid)

@@ -571,11 +571,11 @@ def handoff_reply(handoff_id: int) -> ResponseReturnValue:
         flash(f"回复太长（微信单条消息上限约 {limit // 3} 个汉字），请分成几条发送。", "error")
         return back
     user = staff()
-    handoffs.add_staff_message(sql(), row, user.username, text, delivery="queued")
+    message = handoffs.add_staff_message(sql(), row, user.username, text, delivery="queued")
     audit("handoff.reply", f"handoff:{row.id}", chars=len(text))
     sql().commit()
     try:
-        enqueue_push(row.openid, text)
+        enqueue_push(row.openid, text, handoff_message=message.id)
     except Exception:
         log.exception("could not queue a hand-off reply", extra={"openid": row.openid})
         flash("回复已记录，但发送队列暂时不可用，请稍后重试或电话联系。", "warning")

@@ -44,6 +44,8 @@ CHORES_INTERVAL_SECONDS = 600
 
 # Where members' phones reach the app's pages (knowledge-base detail pages, check-in codes).
 PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+# Set true when the console is served over HTTPS (it should be in production).
+SESSION_COOKIE_SECURE = False
 # How often each process looks for a newer knowledge-base version in Redis.
 KB_RELOAD_SECONDS = 0.5
 

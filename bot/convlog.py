@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis
@@ -63,7 +63,7 @@ def entry(
 
 def to_row(data: dict[str, Any]) -> ConversationLog:
     return ConversationLog(
-        at=datetime.utcfromtimestamp(float(data.get("at", time.time()))),
+        at=datetime.fromtimestamp(float(data.get("at", time.time())), UTC).replace(tzinfo=None),
         openid=str(data.get("openid", ""))[:64],
         msg_type=str(data.get("msg_type", ""))[:20],
         text=str(data.get("text", "")),

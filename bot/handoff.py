@@ -46,12 +46,17 @@ def add_member_message(db: DBSession, row: Handoff, text: str) -> None:
     row.last_member_at = utcnow()
 
 
-def add_staff_message(db: DBSession, row: Handoff, staff: str, text: str, delivery: str) -> None:
-    db.add(
-        HandoffMessage(handoff_id=row.id, sender="staff", staff=staff, text=text, delivery=delivery)
+def add_staff_message(
+    db: DBSession, row: Handoff, staff: str, text: str, delivery: str
+) -> HandoffMessage:
+    message = HandoffMessage(
+        handoff_id=row.id, sender="staff", staff=staff, text=text, delivery=delivery
     )
+    db.add(message)
     row.status = "active"
     row.staff = row.staff or staff
+    db.flush()
+    return message
 
 
 def close(db: DBSession, row: Handoff, staff: str) -> None:

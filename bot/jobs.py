@@ -37,7 +37,9 @@ def queue() -> Queue:
     return q
 
 
-def enqueue_push(openid: str, text: str, *, notice: bool = False) -> None:
+def enqueue_push(
+    openid: str, text: str, *, notice: bool = False, handoff_message: int | None = None
+) -> None:
     """Queue a customer-service push; retried with back-off when WeChat is busy.
 
     ``notice`` marks news the member did not ask for just now (a waiting-list promotion, a
@@ -51,6 +53,7 @@ def enqueue_push(openid: str, text: str, *, notice: bool = False) -> None:
         openid,
         text,
         notice,
+        handoff_message,
         retry=Retry(max=4, interval=[2, 10, 60, 600]),
     )
 
@@ -67,7 +70,9 @@ def wechat_api() -> Any:
     )
 
 
-def push_job(openid: str, text: str, notice: bool = False) -> str:
+def push_job(
+    openid: str, text: str, notice: bool = False, handoff_message: int | None = None
+) -> str:
     """Deliver ``text`` to ``openid`` now, or hold it for their next message."""
     from bot.push import push_text
 
@@ -81,6 +86,13 @@ def push_job(openid: str, text: str, notice: bool = False) -> str:
             text,
             template_id=template or None,
         )
+        if handoff_message is not None:
+            # Staff see in the console whether their reply reached the member or waits.
+            from bot.models import HandoffMessage
+
+            line = db.session.get(HandoffMessage, handoff_message)
+            if line is not None:
+                line.delivery = result
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -174,11 +174,20 @@ def roster_rows(db: DBSession) -> list[dict[str, Any]]:
     return rows
 
 
+class ApprovalConflict(ValueError):
+    """The request cannot be approved as it stands; the message says why (for staff)."""
+
+
 def approve(db: DBSession, request: MemberRequest) -> Member:
-    """Turn a pending request into a bound member."""
+    """Turn a pending request into a bound member, refusing to bind over another binding."""
     member = match(db, request.name, request.mobile) or Member(
         name=request.name, mobile=request.mobile
     )
+    holder = by_openid(db, request.openid)
+    if holder is not None and holder is not member:
+        raise ApprovalConflict("该微信号已绑定其他会员")
+    if member.openid and member.openid != request.openid:
+        raise ApprovalConflict("名册中的该会员已绑定其他微信号")
     if member.id is None:
         db.add(member)
     member.company = request.company or member.company or ""

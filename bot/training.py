@@ -98,9 +98,7 @@ def register(
     # up, so each waiting-list place told to a member is the real one. (The seat itself is
     # guarded by the conditional UPDATE below even without it; SQLite ignores FOR UPDATE and
     # serialises writers anyway.)
-    db.execute(
-        select(TrainingSession.id).where(TrainingSession.id == session.id).with_for_update()
-    )
+    db.execute(select(TrainingSession.id).where(TrainingSession.id == session.id).with_for_update())
     stamp = utcnow()
     try:
         # A savepoint around seat and row: if the row cannot be written (the same member
@@ -111,6 +109,7 @@ def register(
                 update(TrainingSession)
                 .where(
                     TrainingSession.id == session.id,
+                    TrainingSession.status == "open",
                     TrainingSession.seats_taken < TrainingSession.capacity,
                 )
                 .values(seats_taken=TrainingSession.seats_taken + 1)
@@ -227,6 +226,10 @@ def my_registrations(db: DBSession, openid: str, now: datetime) -> list[Registra
 
 def cancel_session(db: DBSession, session: TrainingSession) -> list[Registration]:
     """Cancel the whole session; answer the registrations whose holders must be told."""
+    # The same row lock a sign-up takes: a registration racing the cancellation either
+    # commits first (and is cancelled here) or waits and then finds the session cancelled.
+    db.execute(select(TrainingSession.id).where(TrainingSession.id == session.id).with_for_update())
+    db.refresh(session)
     session.status = "cancelled"
     rows = list(
         db.execute(
