@@ -1,11 +1,11 @@
 """``python -m bench.run``: the webhook's throughput and latency next to a bare echo webhook.
 
-It starts a real Redis, a SQLite database (migrated), the WeChat API sandbox, the bot under
-gunicorn and ``bench.echo_app`` (the ceiling) under the same gunicorn settings; checks every
-scenario once with ``requests``; then, per scenario, writes freshly signed unique requests to
-a file and replays them with ``wrk`` (``bench/wrk_replay.lua``). It prints a table, the
+It starts a real Redis, a SQLite database (migrated and seeded), the WeChat API sandbox, the
+bot under gunicorn and ``bench.echo_app`` (the ceiling) under the same gunicorn settings.
+Per scenario it checks one request with ``requests``, writes freshly signed unique requests
+to a file and replays them with ``wrk`` (``bench/wrk_replay.lua``). It prints a table and the
 workers' resident memory, and writes ``bench/out/results.json``. Every process it started is
-stopped on the way out, Ctrl-C included.
+stopped on the way out, Ctrl-C included. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ assert len(AES_KEY) == 43
 GREETING = "你好"
 KB_QUESTION = "法治体检收费吗"
 
-# Goals (issue: performance budget). Ratios are against the echo webhook in the same mode.
+# The performance budget. Ratios are against the echo webhook in the same mode.
 GOAL_GREETING_RATIO = 0.60
 GOAL_KB_RATIO = 0.50
 GOAL_P99_MS = 50.0

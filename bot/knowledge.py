@@ -273,11 +273,11 @@ class KnowledgeBase:
         """Index ``entries`` and swap them in (readers keep the old index until then)."""
         today = date.today()
         live = [e for e in entries if e.is_valid(today)]
-        triples = [(e.topic, e.questions, " ".join([*e.keywords, e.title, e.answer])) for e in live]
-        key = (id(self.analyzer), hash(tuple((t, tuple(q), c) for t, q, c in triples)))
+        docs = [(e.topic, e.questions, " ".join([*e.keywords, e.title]), e.answer) for e in live]
+        key = (id(self.analyzer), hash(tuple((t, tuple(q), h, b) for t, q, h, b in docs)))
         index = _built.get(key)
         if index is None:
-            index = build_index(self.analyzer, triples)
+            index = build_index(self.analyzer, docs)
             _built.clear()  # keep one: a process serves one knowledge base at a time
             _built[key] = index
         self._entries, self._index, self._compiled = {e.topic: e for e in live}, index, {}

@@ -13,18 +13,24 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing as mp
+import os
 import re
 import threading
-from collections import Counter, defaultdict
+from array import array
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bot.nlu import normalise
 
 QUESTION_WEIGHT = 0.8
+# From this many entries, index builds segment text in parallel processes.
+PARALLEL_FROM = 2000
 BIGRAM_WEIGHT = 0.6
 # Function words that carry no topic; question words (怎么, 哪些) are left to IDF.
 STOPWORDS = frozenset(
@@ -71,8 +77,7 @@ class Analyzer:
         for word in [*self.canonical, *self.canonical.values()]:
             if len(word) > 1:
                 self._jieba.add_word(word, 2000)
-        # Longest first, so 纳税信用贷款 folds before 纳税信用贷.
-        self._phrases = sorted((w for w in self.canonical if len(w) > 1), key=len, reverse=True)
+        self._freq = self._jieba.FREQ
         self._lock = threading.Lock()
 
     def fold(self, text: str) -> str:
@@ -80,22 +85,44 @@ class Analyzer:
 
         Folding tokens, not substrings, keeps 电话 in 电话诈骗 and 扶贫 in 扶贫济困 intact.
         """
-        with self._lock:  # jieba's tokenizer is not documented as thread-safe
-            tokens = self._jieba.lcut(text)
-        return "".join(self.canonical.get(t, t) for t in tokens)
+        return "".join(self._tokens(text))
 
-    def terms(self, text: str, *, normalised: bool = False) -> dict[str, float]:
+    def _tokens(self, text: str) -> list[str]:
+        with self._lock:  # jieba's tokenizer is not documented as thread-safe
+            # No HMM guessing of unknown words: the character bigrams cover those, and
+            # segmentation is twice as fast without it.
+            tokens = self._jieba.lcut(text, HMM=False)
+        return [self.canonical.get(t, t) for t in tokens]
+
+    def terms(self, text: str, *, normalised: bool = False, words: bool = True) -> dict[str, float]:
+        """Weighted terms: words (with search-mode sub-words) and character bigrams.
+
+        ``words=False`` gives the bigrams alone: for long answer text, where segmenting
+        costs most of an index build and adds little to what the bigrams already match.
+        """
         norm = text if normalised else normalise(text)
-        norm = self.fold(norm[:1000])
         weights: dict[str, float] = defaultdict(float)
-        with self._lock:
-            words = list(self._jieba.cut_for_search(norm))
-        for word in words:
-            word = word.strip()
-            if not word or word in STOPWORDS or not _HAN_OR_WORD.search(word):
+        if not words:
+            chars = [c for c in norm if "\u4e00" <= c <= "\u9fff" or c.isalnum()]
+            for a, b in zip(chars, chars[1:], strict=False):
+                weights["b:" + a + b] += BIGRAM_WEIGHT
+            return weights
+        tokens = self._tokens(norm[:1000])
+        freq = self._freq
+        for token in tokens:
+            token = token.strip()
+            if not token or token in STOPWORDS or not _HAN_OR_WORD.search(token):
                 continue
-            weights["w:" + self.canonical.get(word, word)] += 1.0
-        chars = [c for c in norm if "\u4e00" <= c <= "\u9fff" or c.isalnum()]
+            weights["w:" + token] += 1.0
+            # jieba's search mode: the dictionary words inside a long word count too.
+            n = len(token)
+            if n > 2:
+                for size in (2, 3):
+                    for k in range(n - size + 1):
+                        part = token[k : k + size]
+                        if part != token and freq.get(part):
+                            weights["w:" + self.canonical.get(part, part)] += 1.0
+        chars = [c for c in "".join(tokens) if "\u4e00" <= c <= "\u9fff" or c.isalnum()]
         for a, b in zip(chars, chars[1:], strict=False):
             weights["b:" + a + b] += BIGRAM_WEIGHT
         return weights
@@ -119,80 +146,172 @@ def shared_analyzer(userdict: Path, synonyms: Path) -> Analyzer:
 
 
 @dataclass
+class Postings:
+    """Compressed postings: for term ``t`` (by position in ``terms``), documents
+    ``docs[offsets[t]:offsets[t + 1]]`` with weights ``weights[...]``."""
+
+    offsets: np.ndarray
+    docs: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def build(
+        cls, term_ids: np.ndarray, docs: np.ndarray, weights: np.ndarray, n_terms: int
+    ) -> Postings:
+        order = np.argsort(term_ids, kind="stable")
+        counts = np.bincount(term_ids, minlength=n_terms)
+        offsets = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(offsets, docs[order].astype(np.int32), weights[order].astype(np.float32))
+
+    def add_into(self, scores: np.ndarray, term: int, weight: float) -> None:
+        start, end = self.offsets[term], self.offsets[term + 1]
+        if end > start:
+            scores[self.docs[start:end]] += self.weights[start:end] * weight
+
+
+@dataclass
 class Index:
+    """The searchable form of a knowledge base.
+
+    Terms are kept as 64-bit hashes in a sorted array (``np.searchsorted`` finds them), not
+    as a dict of strings: a 10,000-entry base has about a million distinct terms, and the
+    strings alone would cost more memory than the whole index.
+    """
+
     topics: list[str]
-    doc_entry: np.ndarray  # entry index of each question document, sorted by entry
     entry_starts: np.ndarray  # first question-document row of each entry
-    idf: dict[str, float]
-    q_postings: dict[str, tuple[np.ndarray, np.ndarray]]
-    c_postings: dict[str, tuple[np.ndarray, np.ndarray]]
+    has_docs: np.ndarray  # entries with at least one question document
+    terms: np.ndarray  # sorted term hashes
+    idf: np.ndarray
+    questions: Postings
+    contents: Postings
     n_question_docs: int
     unseen_idf: float = 0.0
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
         return len(self.topics)
 
+    def lookup(self, keys: list[int]) -> np.ndarray:
+        """Positions of the given term hashes in ``terms`` (-1 where absent)."""
+        wanted = np.array(keys, dtype=np.int64)
+        pos = np.searchsorted(self.terms, wanted)
+        pos[pos >= len(self.terms)] = 0
+        found = self.terms[pos] == wanted if len(self.terms) else np.zeros(len(keys), bool)
+        return np.where(found, pos, -1)
 
-def _vector(
-    counts: dict[str, float], idf: dict[str, float], unseen: float = 0.0
-) -> dict[str, float]:
-    vec = {t: (1.0 + math.log(c)) * idf.get(t, unseen) for t, c in counts.items() if c > 0}
-    norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-    return {t: v / norm for t, v in vec.items() if v > 0}
+
+def _analyse(
+    analyzer: Analyzer, entries: Sequence[tuple[str, Sequence[str], str, str]], first: int
+) -> tuple[array[int], array[int], array[float], array[int], array[int], array[float], array[int]]:
+    """Flat (document, term hash, count) triples for question and content documents."""
+    q_doc, q_term, q_count = array("q"), array("q"), array("d")
+    c_doc, c_term, c_count = array("q"), array("q"), array("d")
+    q_entry = array("q")
+    row = 0
+    for offset, (_, questions, head, body) in enumerate(entries):
+        entry = first + offset
+        for question in questions:
+            counts = analyzer.terms(question)
+            if not counts:
+                continue
+            for term, count in counts.items():
+                q_doc.append(row)
+                q_term.append(hash(term))
+                q_count.append(count)
+            q_entry.append(entry)
+            row += 1
+        counts = analyzer.terms(head)
+        for term, weight in analyzer.terms(body, words=False).items():
+            counts[term] = counts.get(term, 0.0) + weight
+        for term, count in counts.items():
+            c_doc.append(entry)
+            c_term.append(hash(term))
+            c_count.append(count)
+    return q_doc, q_term, q_count, c_doc, c_term, c_count, q_entry
+
+
+_worker_analyzer: Analyzer | None = None
+
+
+def _analyse_chunk(args: tuple[Sequence[tuple[str, Sequence[str], str, str]], int]) -> Any:
+    assert _worker_analyzer is not None
+    return _analyse(_worker_analyzer, *args)
 
 
 def build_index(
     analyzer: Analyzer,
-    entries: Sequence[tuple[str, Sequence[str], str]],
+    entries: Sequence[tuple[str, Sequence[str], str, str]],
+    *,
+    processes: int | None = None,
 ) -> Index:
-    """Index ``(topic, questions, content)`` triples; questions include title and paraphrases."""
-    topics = [topic for topic, _, _ in entries]
-    q_terms: list[tuple[int, dict[str, float]]] = []
-    c_terms: list[dict[str, float]] = []
-    df: Counter[str] = Counter()
-    for i, (_, questions, content) in enumerate(entries):
-        seen: set[str] = set()
-        for q in questions:
-            counts = analyzer.terms(q)
-            if counts:
-                q_terms.append((i, counts))
-                seen.update(counts)
-        counts = analyzer.terms(content)
-        c_terms.append(counts)
-        seen.update(counts)
-        df.update(seen)  # document frequency over entries, so paraphrase count is no bias
-    n = max(1, len(entries))
-    idf = {t: math.log(1.0 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+    """Index ``(topic, questions, head, body)``: questions include the title and paraphrases;
+    the content document is ``head`` (keywords, title) in words and bigrams plus ``body``
+    (the answer) in bigrams.
 
-    q_post: dict[str, tuple[list[int], list[float]]] = {}
-    for row, (_, counts) in enumerate(q_terms):
-        for term, w in _vector(counts, idf).items():
-            ids, ws = q_post.setdefault(term, ([], []))
-            ids.append(row)
-            ws.append(w)
-    c_post: dict[str, tuple[list[int], list[float]]] = {}
-    for i, counts in enumerate(c_terms):
-        for term, w in _vector(counts, idf).items():
-            ids, ws = c_post.setdefault(term, ([], []))
-            ids.append(i)
-            ws.append(w)
-    doc_entry = np.array([i for i, _ in q_terms], dtype=np.int32)
-    starts = np.searchsorted(doc_entry, np.arange(len(entries)))
+    Segmenting is the slow part; a large base (``PARALLEL_FROM`` entries and up) is segmented
+    in forked processes, one per core. Everything after that is numpy on flat arrays.
+    """
+    topics = [entry[0] for entry in entries]
+    n = len(entries)
+    workers = processes if processes is not None else (os.cpu_count() or 1)
+    if n >= PARALLEL_FROM and workers > 1 and "fork" in mp.get_all_start_methods():
+        global _worker_analyzer
+        _worker_analyzer = analyzer
+        size = -(-n // workers)
+        chunks = [(entries[k : k + size], k) for k in range(0, n, size)]
+        with mp.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_analyse_chunk, chunks)
+        _worker_analyzer = None
+    else:
+        parts = [_analyse(analyzer, entries, 0)]
+    # Stitch the chunks: question rows are numbered per chunk, so shift them.
+    q_doc_parts, shift = [], 0
+    for part in parts:
+        q_doc_parts.append(np.frombuffer(part[0], dtype=np.int64) + shift)
+        shift += len(part[6])
+
+    def cat(k: int, dtype: Any) -> np.ndarray:
+        arrays = [np.frombuffer(part[k], dtype=dtype) for part in parts]
+        return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
+
+    q_doc = np.concatenate(q_doc_parts) if q_doc_parts else np.zeros(0, np.int64)
+    q_hash, q_count = cat(1, np.int64), cat(2, np.float64)
+    c_doc, c_hash, c_count = cat(3, np.int64), cat(4, np.int64), cat(5, np.float64)
+    q_entry = cat(6, np.int64)
+    del q_doc_parts
+
+    terms, inverse = np.unique(np.concatenate([q_hash, c_hash]), return_inverse=True)
+    q_tid, c_tid = inverse[: len(q_hash)], inverse[len(q_hash) :]
+    n_terms = len(terms)
+    # Document frequency over entries (not documents), so many paraphrases are no bias.
+    pairs = np.unique(
+        np.concatenate([q_tid * max(1, n) + q_entry[q_doc], c_tid * max(1, n) + c_doc])
+    )
+    df = np.bincount(pairs // max(1, n), minlength=n_terms).astype(np.float64)
+    idf = np.log1p((max(1, n) - df + 0.5) / (df + 0.5))
+
+    def postings(docs: np.ndarray, tids: np.ndarray, counts: np.ndarray, n_docs: int) -> Postings:
+        weights = (1.0 + np.log(counts)) * idf[tids]
+        norms = np.sqrt(np.bincount(docs, weights=weights * weights, minlength=n_docs))
+        weights = weights / np.where(norms > 0, norms, 1.0)[docs]
+        keep = weights > 0
+        return Postings.build(tids[keep], docs[keep], weights[keep], n_terms)
+
+    n_question_docs = len(q_entry)
+    starts = np.searchsorted(q_entry, np.arange(n)).astype(np.int64)
+    ends = np.append(starts[1:], n_question_docs)
     return Index(
         topics=topics,
-        doc_entry=doc_entry,
-        entry_starts=starts.astype(np.int64),
-        idf=idf,
-        q_postings={
-            t: (np.array(a, np.int32), np.array(b, np.float32)) for t, (a, b) in q_post.items()
-        },
-        c_postings={
-            t: (np.array(a, np.int32), np.array(b, np.float32)) for t, (a, b) in c_post.items()
-        },
-        n_question_docs=len(q_terms),
-        unseen_idf=math.log(1.0 + (n + 0.5) / 0.5),
+        entry_starts=starts,
+        has_docs=ends > starts,
+        terms=terms.astype(np.int64),
+        idf=idf.astype(np.float32),
+        questions=postings(q_doc, q_tid, q_count, n_question_docs),
+        contents=postings(c_doc, c_tid, c_count, n),
+        n_question_docs=n_question_docs,
+        unseen_idf=math.log(1.0 + (max(1, n) + 0.5) / 0.5),
     )
 
 
@@ -200,25 +319,27 @@ def search(index: Index, analyzer: Analyzer, text: str, k: int = 5) -> list[Cand
     """The ``k`` best entries for ``text``, best first."""
     if index.size == 0:
         return []
+    counts = analyzer.terms(text)
+    if not counts:
+        return []
+    keys = [hash(t) for t in counts]
+    positions = index.lookup(keys)
     # Words the index has never seen still weigh in the query's length (as the rarest
     # terms): otherwise "明星官宣恋情" would be judged by its one known word, 哪个, alone.
-    query = _vector(analyzer.terms(text), index.idf, index.unseen_idf)
-    if not query:
-        return []
+    weights = np.array([(1.0 + math.log(c)) for c in counts.values()], dtype=np.float64) * np.where(
+        positions >= 0, index.idf[np.maximum(positions, 0)], index.unseen_idf
+    )
+    norm = float(np.sqrt((weights * weights).sum())) or 1.0
     q_scores = np.zeros(index.n_question_docs, dtype=np.float32)
     c_scores = np.zeros(index.size, dtype=np.float32)
-    for term, weight in query.items():
-        posting = index.q_postings.get(term)
-        if posting is not None:
-            q_scores[posting[0]] += posting[1] * weight
-        posting = index.c_postings.get(term)
-        if posting is not None:
-            c_scores[posting[0]] += posting[1] * weight
+    for pos, weight in zip(positions.tolist(), (weights / norm).tolist(), strict=True):
+        if pos < 0 or weight <= 0:
+            continue
+        index.questions.add_into(q_scores, pos, weight)
+        index.contents.add_into(c_scores, pos, weight)
     best_q = np.zeros(index.size, dtype=np.float32)
     if index.n_question_docs:
-        has_docs = np.diff(np.append(index.entry_starts, index.n_question_docs)) > 0
-        reduced = np.maximum.reduceat(q_scores, index.entry_starts[has_docs])
-        best_q[has_docs] = reduced
+        best_q[index.has_docs] = np.maximum.reduceat(q_scores, index.entry_starts[index.has_docs])
     scores = QUESTION_WEIGHT * best_q + (1.0 - QUESTION_WEIGHT) * c_scores
     k = min(k, index.size)
     top = np.argpartition(-scores, k - 1)[:k]
