@@ -99,6 +99,8 @@ class Result:
     socket_errors: dict[str, int] = field(default_factory=dict)
     bad_status: int = 0
     bad_body: int = 0
+    server_errors: int = 0  # ERROR lines in the server's log during the run (crashed turns)
+    server_error_sample: str = ""
     repeats: int = 0
     generated: int = 0
     worker_cpu_us_per_msg: float = 0.0
@@ -120,7 +122,12 @@ class Result:
     @property
     def errors(self) -> int:
         # Non-2xx statuses are counted by both wrk and the Lua script; count them once.
-        return max(self.non_2xx, self.bad_status) + self.bad_body + sum(self.socket_errors.values())
+        return (
+            max(self.non_2xx, self.bad_status)
+            + self.bad_body
+            + self.server_errors
+            + sum(self.socket_errors.values())
+        )
 
 
 # -- processes --------------------------------------------------------------------------------
@@ -164,6 +171,20 @@ class Processes:
         if self.redis is not None:
             self.redis.stop()
             self.redis = None
+
+    def log_size(self, name: str) -> int:
+        path = self.logs / f"{name}.log"
+        return path.stat().st_size if path.exists() else 0
+
+    def log_errors(self, name: str, since: int) -> list[str]:
+        """ERROR lines the server logged after byte offset ``since``."""
+        path = self.logs / f"{name}.log"
+        if not path.exists():
+            return []
+        with path.open("rb") as fh:
+            fh.seek(since)
+            text = fh.read().decode(errors="replace")
+        return [line for line in text.splitlines() if " ERROR " in line or "[ERROR]" in line]
 
     def log_tail(self, name: str, lines: int = 30) -> str:
         path = self.logs / f"{name}.log"
@@ -320,6 +341,14 @@ def generate(
             out.write("\n")
 
 
+def apology_prefix() -> str:
+    """The fixed start of the bot's "something went wrong" reply (its template's text)."""
+    path = ROOT / "templates" / "replies" / "common" / "sorry.txt"
+    if not path.exists():
+        return ""
+    return path.read_text(encoding="utf-8").split("{{")[0].strip()[:20]
+
+
 def sanity_check(url: str, scenario: Scenario, msg_base: int, attempts: int = 3) -> str:
     """One request with ``requests``: a 200 text reply (decrypted in AES mode), or raise.
 
@@ -351,6 +380,9 @@ def sanity_check(url: str, scenario: Scenario, msg_base: int, attempts: int = 3)
         content = reply_text(payload)
         if not content:
             raise AssertionError(f"no text reply: {payload[:200]}")
+        apology = apology_prefix()
+        if apology and content.startswith(apology):
+            raise AssertionError(f"the bot apologised (a handler crashed): {content[:80]}")
         return content
     raise AssertionError(f"only 'success' (no reply within the bot's budget) {attempts} times")
 
@@ -619,6 +651,7 @@ def _run(
         redis_before = cpu_seconds([redis_pid]) if redis_pid else 0.0
         wrk_before = children_cpu_seconds()
         busy_before = machine_busy_seconds()
+        log_offset = procs.log_size(scenario.target)
         run_started = time.monotonic()
         output = run_wrk(procs, url, path, warm, count, seconds=args.duration, **wrk_opts)
         elapsed = time.monotonic() - run_started
@@ -629,6 +662,10 @@ def _run(
         others = max(0.0, busy - cpu_used - redis_used - wrk_used)
         result.other_cpu_percent = others / elapsed * 100
         path.unlink()
+        time.sleep(0.2)  # let the workers' last log lines reach the file
+        server_errors = procs.log_errors(scenario.target, log_offset)
+        result.server_errors = len(server_errors)
+        result.server_error_sample = server_errors[0][:300] if server_errors else ""
         result.workers_restarted = child_pids(masters[scenario.target].pid) != workers
 
         result.rps = output.rps
@@ -773,8 +810,11 @@ def print_report(
         if r.errors:
             print(
                 f"warning: {r.scenario}: non-2xx {r.non_2xx}, not a reply {r.bad_body}, "
+                f"ERROR lines in the server log {r.server_errors}, "
                 f"socket errors {r.socket_errors or 0}"
             )
+            if r.server_error_sample:
+                print(f"  e.g. {r.server_error_sample[:200]}")
     print()
     for name, workers in memory.items():
         sizes = ", ".join(f"pid {pid}: {kib / 1024:.1f} MiB" for pid, kib in workers.items())
