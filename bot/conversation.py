@@ -118,7 +118,8 @@ class Dispatcher:
         outcome = Outcome(reply="", state=state)
         try:
             reply = self._route(turn, outcome, more)
-            db.session.commit()
+            if db.session().in_transaction():  # most small talk touches no table at all
+                db.session.commit()
         except HandlerError as refusal:
             db.session.rollback()
             reply = Reply(refusal.template, refusal.context)
@@ -150,8 +151,8 @@ class Dispatcher:
                     else "\n\n".join([notice, *held])
                 )
                 outcome.consumed_pending = True
-        if text:
-            limit = int(self.config["REPLY_MAX_BYTES"])
+        limit = int(self.config["REPLY_MAX_BYTES"])
+        if text and len(text) * 3 > limit and len(text.encode()) > limit:
             hint = render(Reply("replies/common/more_hint.txt"))
             text, rest = split_for_wechat(text, limit, hint)
             if outcome.more is None:

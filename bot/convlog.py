@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import redis
 from flask import Flask
+from sqlalchemy import insert
 
 from bot.extensions import db
 from bot.models import ConversationLog
@@ -62,7 +63,11 @@ def entry(
 
 
 def to_row(data: dict[str, Any]) -> ConversationLog:
-    return ConversationLog(
+    return ConversationLog(**to_values(data))
+
+
+def to_values(data: dict[str, Any]) -> dict[str, Any]:
+    return dict(
         at=datetime.fromtimestamp(float(data.get("at", time.time())), UTC).replace(tzinfo=None),
         openid=str(data.get("openid", ""))[:64],
         msg_type=str(data.get("msg_type", ""))[:20],
@@ -84,11 +89,13 @@ def flush(client: redis.Redis, batch: int = 500) -> int:
     rows = []
     for line in cast(list[str], lines):
         try:
-            rows.append(to_row(json.loads(line)))
+            rows.append(to_values(json.loads(line)))
         except (ValueError, TypeError):
             log.warning("dropping an unreadable conversation-log line")
     try:
-        db.session.add_all(rows)
+        if rows:
+            # One executemany, not an ORM object per line.
+            db.session.execute(insert(ConversationLog), rows)
         db.session.commit()
     except Exception:
         db.session.rollback()

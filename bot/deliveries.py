@@ -20,11 +20,40 @@ from bot.channel import Inbound
 
 PENDING = "\x00pending"
 
-# Delete the lock only if we still own it: after a stall past its TTL it may be someone else's.
+# One round trip to start a turn. Replay: the nonce was seen with another message. Retry:
+# this message is already claimed. Otherwise claim it, try the user's lock, read the state.
+# (All keys of one user and message; a Redis Cluster would need hash tags here.)
+_BEGIN = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'replay'} end
+end
+if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[4]) then return {'retry'} end
+local locked = redis.call('SET', KEYS[3], ARGV[5], 'NX', 'PX', ARGV[6]) and 1 or 0
+return {'new', locked, redis.call('GET', KEYS[4]) or '', redis.call('EXISTS', KEYS[5]),
+        redis.call('GET', KEYS[6]) or ''}
+"""
+
+# One round trip to end a turn: the stored reply for retries, the new state, the rest of a
+# long reply, the push window, the log line, and the lock (only if still ours: after a
+# stall past its TTL it may be someone else's).
+_FINISH = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if ARGV[3] == 'set' then redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
+elseif ARGV[3] == 'del' then redis.call('DEL', KEYS[2]) end
+if ARGV[6] == 'set' then redis.call('SET', KEYS[3], ARGV[7], 'EX', ARGV[5])
+elseif ARGV[6] == 'del' then redis.call('DEL', KEYS[3]) end
+if ARGV[8] == '1' then redis.call('DEL', KEYS[4]) end
+if ARGV[9] ~= '' then redis.call('SET', KEYS[5], ARGV[9], 'EX', ARGV[10]) end
+if ARGV[11] ~= '' then redis.call('RPUSH', KEYS[6], ARGV[11]) end
+if redis.call('GET', KEYS[7]) == ARGV[12] then redis.call('DEL', KEYS[7]) end
+return 1
+"""
+
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+LOCK_MS = 15000
 
 
 @dataclass
@@ -51,6 +80,9 @@ class Ledger:
         self.nonce_ttl = nonce_ttl
         self.state_ttl = state_ttl
         self.windows = windows
+        # Script objects call EVALSHA and load the script only on NOSCRIPT.
+        self._begin = client.register_script(_BEGIN)
+        self._finish = client.register_script(_FINISH)
         self._release = client.register_script(_RELEASE)
 
     @staticmethod
@@ -60,36 +92,35 @@ class Ledger:
     def begin(self, message: Inbound, timestamp: str, nonce: str, lock_wait: float) -> Begin:
         """Claim the message and the user; load the user's state. One round trip when free."""
         dkey = self.dedup_key(message)
-        nkey = f"bot:nonce:{timestamp}:{nonce}"
         token = secrets.token_hex(8)
         user = message.openid
-        pipe = self.r.pipeline(transaction=False)
-        pipe.set(nkey, dkey, nx=True, ex=self.nonce_ttl)
-        pipe.set(dkey, PENDING, nx=True, ex=self.dedup_ttl)
-        pipe.set(f"bot:lock:user:{user}", token, nx=True, px=15000)
-        pipe.get(f"bot:dialogue:{user}")
-        pipe.exists(f"bot:pending:{user}")
-        pipe.get(f"bot:more:{user}")
-        nonce_new, claimed, locked, state_raw, pending, more = pipe.execute()
-        if not nonce_new and self.r.get(nkey) != dkey:
-            if locked:
-                self._release(keys=[f"bot:lock:user:{user}"], args=[token])
-            return Begin("replay")
-        if not claimed:
-            if locked:
-                self._release(keys=[f"bot:lock:user:{user}"], args=[token])
-            return Begin("retry")
+        lock = f"bot:lock:user:{user}"
+        result = self._begin(
+            keys=[
+                f"bot:nonce:{timestamp}:{nonce}",
+                dkey,
+                lock,
+                f"bot:dialogue:{user}",
+                f"bot:pending:{user}",
+                f"bot:more:{user}",
+            ],
+            args=[dkey, self.nonce_ttl, PENDING, self.dedup_ttl, token, LOCK_MS],
+        )
+        if result[0] != "new":
+            return Begin(str(result[0]))
+        _, locked, state_raw, pending, more = result
         if not locked:
             # Another message of this user is being handled (another process, perhaps):
             # wait for it, so the two turns never both write the state.
             deadline = time.monotonic() + lock_wait
             while not locked and time.monotonic() < deadline:
                 time.sleep(0.01)
-                locked = self.r.set(f"bot:lock:user:{user}", token, nx=True, px=15000)
+                locked = self.r.set(lock, token, nx=True, px=LOCK_MS)
             if not locked:
+                self.r.delete(dkey)  # let WeChat's retry try again
                 raise TimeoutError("user lock busy")
-            state_raw = self.r.get(f"bot:dialogue:{user}")
-        return Begin("new", state_raw, token, bool(pending), more)
+            state_raw = self.r.get(f"bot:dialogue:{user}") or ""
+        return Begin("new", state_raw or None, token, bool(pending), more or None)
 
     def stored_reply(self, message: Inbound, wait: float) -> str | None:
         """A retry's answer: the first delivery's reply, waiting up to ``wait`` seconds for it."""
@@ -116,36 +147,46 @@ class Ledger:
     ) -> None:
         """Store the reply for retries, write the state, release the lock, log: one round trip."""
         user = message.openid
-        pipe = self.r.pipeline(transaction=False)
-        pipe.set(self.dedup_key(message), reply, ex=self.dedup_ttl)
-        skey = f"bot:dialogue:{user}"
         if state_raw is None:
-            pipe.delete(skey)
-        elif state_raw != begin.state_raw:
-            pipe.set(skey, state_raw, ex=self.state_ttl)
-        if more is not None and more != begin.more:
-            if more:
-                pipe.set(f"bot:more:{user}", more, ex=self.state_ttl)
-            else:
-                pipe.delete(f"bot:more:{user}")
-        if clear_pending:
-            pipe.delete(f"bot:pending:{user}")
+            state_op = "del" if begin.state_raw is not None else "keep"
+        else:
+            state_op = "set" if state_raw != begin.state_raw else "keep"
+        if more is None or more == (begin.more or ""):
+            more_op = "keep"
+        else:
+            more_op = "set" if more else "del"
         window = window_kind(message)
-        if window:
-            count, ttl = self.windows[window]
-            pipe.set(f"bot:win:{window}:{user}", count, ex=ttl)
-        if log_entry is not None:
-            pipe.rpush("bot:convlog", json.dumps(log_entry, ensure_ascii=False))
-        self._release(keys=[f"bot:lock:user:{user}"], args=[begin.lock_token or ""], client=pipe)
-        pipe.execute()
+        count, ttl = self.windows[window] if window else ("", "")
+        self._finish(
+            keys=[
+                self.dedup_key(message),
+                f"bot:dialogue:{user}",
+                f"bot:more:{user}",
+                f"bot:pending:{user}",
+                f"bot:win:{window or 'none'}:{user}",
+                "bot:convlog",
+                f"bot:lock:user:{user}",
+            ],
+            args=[
+                reply,
+                self.dedup_ttl,
+                state_op,
+                state_raw or "",
+                self.state_ttl,
+                more_op,
+                more or "",
+                "1" if clear_pending else "0",
+                count,
+                ttl,
+                json.dumps(log_entry, ensure_ascii=False) if log_entry is not None else "",
+                begin.lock_token or "",
+            ],
+        )
 
     def abandon(self, message: Inbound, begin: Begin) -> None:
         """Give the message back (the turn failed before a reply): a retry may try again."""
-        pipe = self.r.pipeline(transaction=False)
-        pipe.delete(self.dedup_key(message))
-        lock = f"bot:lock:user:{message.openid}"
-        self._release(keys=[lock], args=[begin.lock_token or ""], client=pipe)
-        pipe.execute()
+        self.r.delete(self.dedup_key(message))
+        self._release(keys=[f"bot:lock:user:{message.openid}"], args=[begin.lock_token or ""])
 
 
 def window_kind(message: Inbound) -> str | None:

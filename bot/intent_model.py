@@ -7,6 +7,7 @@ on first use instead of sharing a pickled artefact.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -57,7 +58,8 @@ class _Words:
 
     def __call__(self, text: str) -> list[str]:
         assert self.analyzer is not None
-        return [t[2:] for t in self.analyzer.terms(text, normalised=True) if t.startswith("w:")]
+        terms = self.analyzer.query_terms(text, normalised=True)
+        return [t[2:] for t in terms if t.startswith("w:")]
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
@@ -174,12 +176,16 @@ class IntentModel:
         return total
 
     def probabilities(self, normalised_text: str) -> dict[str, float]:
+        return dict(self._probabilities(normalised_text[:1000]))
+
+    @functools.lru_cache(maxsize=2048)  # noqa: B019 - one model per process, kept for its life
+    def _probabilities(self, normalised_text: str) -> tuple[tuple[str, float], ...]:
         import numpy as np
 
         raw = self.scores(normalised_text) * self.TEMPERATURE
         exp = np.exp(raw - raw.max())
         probs = exp / exp.sum()
-        return dict(zip(self.classes, (float(p) for p in probs), strict=True))
+        return tuple(zip(self.classes, (float(p) for p in probs), strict=True))
 
     def classify(self, normalised_text: str) -> tuple[str, float]:
         probs = self.probabilities(normalised_text)

@@ -227,6 +227,8 @@ class KnowledgeBase:
         self._lock = threading.RLock()
         self._watcher: threading.Thread | None = None
         self.intent_model: Any = None  # set by the factory; used to spot chit-chat
+        # Popular questions are asked again and again; keyed by the index they came from.
+        self._decisions: dict[tuple[int, str, int], Decision] = {}
         self._stop = threading.Event()
 
     # loading
@@ -312,8 +314,20 @@ class KnowledgeBase:
 
     def decide(self, text: str, k: int = 5) -> Decision:
         self.ensure_loaded()
-        assert self._index is not None
-        candidates = search(self._index, self.analyzer, text, k)
+        index = self._index
+        assert index is not None
+        key = (id(index), text, k)
+        hit = self._decisions.get(key)
+        if hit is not None:
+            return hit
+        decision = self._decide(index, text, k)
+        if len(self._decisions) > 4096:
+            self._decisions.clear()
+        self._decisions[key] = decision
+        return decision
+
+    def _decide(self, index: Index, text: str, k: int) -> Decision:
+        candidates = search(index, self.analyzer, text, k)
         if not candidates:
             return Decision("none", None, 0.0, [])
         top = candidates[0].score

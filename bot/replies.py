@@ -54,9 +54,19 @@ def render(reply: Reply, **extra: Any) -> str:
     if reply.text is not None:
         return plain_text(reply.text)
     assert reply.template is not None, "a Reply needs a template, text, or silent=True"
+    static = not extra and not reply.context
+    if static:
+        # Greetings, help, prompts: the same text every time; render once per process.
+        cache: dict[str, str] = current_app.extensions.setdefault("rendered_replies", {})
+        hit = cache.get(reply.template)
+        if hit is not None:
+            return hit
     env = current_app.jinja_env
     context = {"org": org_settings(), **extra, **reply.context}
-    return plain_text(env.get_template(reply.template).render(context))
+    text = plain_text(env.get_template(reply.template).render(context))
+    if static and not current_app.debug:
+        cache[reply.template] = text
+    return text
 
 
 def render_template_text(name: str, **context: Any) -> str:

@@ -11,6 +11,7 @@ rank above answer text. Postings are numpy arrays; a query touches only its term
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import multiprocessing as mp
@@ -79,6 +80,16 @@ class Analyzer:
                 self._jieba.add_word(word, 2000)
         self._freq = self._jieba.FREQ
         self._lock = threading.Lock()
+        # A message is analysed by the intent model, the knowledge base and the chit-chat
+        # check; segment it once. Index builds call terms() directly and bypass this.
+        self._cached = functools.lru_cache(maxsize=4096)(self._frozen_terms)
+
+    def _frozen_terms(self, text: str, normalised: bool) -> tuple[tuple[str, float], ...]:
+        return tuple(self.terms(text, normalised=normalised).items())
+
+    def query_terms(self, text: str, *, normalised: bool = False) -> dict[str, float]:
+        """``terms`` for a member's message, memoised (the result is a fresh dict)."""
+        return dict(self._cached(text[:1000], normalised))
 
     def fold(self, text: str) -> str:
         """Segment, then replace whole-token synonyms by their canonical word.
@@ -333,7 +344,7 @@ def search(index: Index, analyzer: Analyzer, text: str, k: int = 5) -> list[Cand
     """The ``k`` best entries for ``text``, best first."""
     if index.size == 0:
         return []
-    counts = analyzer.terms(text)
+    counts = analyzer.query_terms(text)
     if not counts:
         return []
     keys = [hash(t) for t in counts]
