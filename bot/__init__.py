@@ -158,6 +158,7 @@ def register_handlers(app: Flask) -> None:
         nonce_ttl=2 * int(cfg["WEBHOOK_TIMESTAMP_WINDOW_SECONDS"]),
         state_ttl=int(cfg["DIALOGUE_TTL_SECONDS"]) + 24 * 3600,
         windows={"msg": tuple(cfg["PUSH_WINDOW_MESSAGE"]), "evt": tuple(cfg["PUSH_WINDOW_EVENT"])},
+        redis_url=cfg["REDIS_URL"],
     )
     app.extensions["registry"] = registry
     app.extensions["dispatcher"] = dispatcher

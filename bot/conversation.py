@@ -118,7 +118,8 @@ class Dispatcher:
         outcome = Outcome(reply="", state=state)
         try:
             reply = self._route(turn, outcome, more)
-            if db.session().in_transaction():  # most small talk touches no table at all
+            # Most small talk touches no table: then there is no session to commit at all.
+            if db.session.registry.has() and db.session().in_transaction():
                 db.session.commit()
         except HandlerError as refusal:
             db.session.rollback()

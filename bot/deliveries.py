@@ -17,6 +17,7 @@ from typing import Any
 import redis
 
 from bot.channel import Inbound
+from bot.fastredis import Script, ScriptClient
 
 PENDING = "\x00pending"
 
@@ -74,15 +75,18 @@ class Ledger:
         nonce_ttl: int,
         state_ttl: int,
         windows: dict[str, tuple[int, int]],
+        redis_url: str = "",
     ) -> None:
         self.r = client
         self.dedup_ttl = dedup_ttl
         self.nonce_ttl = nonce_ttl
         self.state_ttl = state_ttl
         self.windows = windows
-        # Script objects call EVALSHA and load the script only on NOSCRIPT.
-        self._begin = client.register_script(_BEGIN)
-        self._finish = client.register_script(_FINISH)
+        # The two per-message scripts go through the lean client (see bot.fastredis); both
+        # send EVALSHA and fall back to EVAL when Redis lost its script cache.
+        fast = ScriptClient(redis_url) if redis_url else None
+        self._begin = Script(fast, _BEGIN) if fast else client.register_script(_BEGIN)
+        self._finish = Script(fast, _FINISH) if fast else client.register_script(_FINISH)
         self._release = client.register_script(_RELEASE)
 
     @staticmethod
