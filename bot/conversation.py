@@ -50,6 +50,7 @@ class Outcome:
     more: str | None = None
     notices: list[Notice] = field(default_factory=list)
     consumed_pending: bool = False
+    notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 class Dispatcher:
@@ -162,7 +163,23 @@ class Dispatcher:
         turn.state.touched_at = time.time()
         outcome.state = None if _is_blank(turn.state) else turn.state
         outcome.notices = list(turn.notices)
+        outcome.notes = list(turn.notes)
         return outcome
+
+    def is_light(self, message: Inbound, state: DialogueState, has_pending: bool) -> bool:
+        """Whether this message will be answered by a light intent (no I/O, fast)."""
+        if has_pending or message.msg_type != "text" or state.handoff or state.active_form:
+            return False
+        if state.choices or len(message.text) > 500:
+            return False
+        text = normalise(message.text)
+        if not text or text in MORE_WORDS:
+            return True
+        command = self.registry.commands.get(text)
+        if command is not None:
+            return command.light
+        intent = self.registry.get(self.nlu.parse(text).intent)
+        return intent is not None and intent.light
 
     # -- routing --------------------------------------------------------------------------
     def _route(self, turn: Turn, outcome: Outcome, more: str | None) -> Reply:

@@ -87,15 +87,19 @@ def flush(client: redis.Redis, batch: int = 500) -> int:
     if not lines:
         return 0
     rows = []
+    notes: list[dict[str, Any]] = []
     for line in cast(list[str], lines):
         try:
-            rows.append(to_values(json.loads(line)))
+            data = json.loads(line)
+            rows.append(to_values(data))
+            notes.extend(data.get("notes") or [])
         except (ValueError, TypeError):
             log.warning("dropping an unreadable conversation-log line")
     try:
         if rows:
             # One executemany, not an ORM object per line.
             db.session.execute(insert(ConversationLog), rows)
+        write_notes(notes)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -107,10 +111,18 @@ def flush(client: redis.Redis, batch: int = 500) -> int:
     return len(rows)
 
 
+def write_notes(notes: list[dict[str, Any]]) -> None:
+    """Records handlers noted for later (``Turn.note``), grouped by kind."""
+    from bot.knowledge import record_unanswered
+
+    record_unanswered(db.session, (n for n in notes if n.get("kind") == "unanswered"))
+
+
 def write_now(data: dict[str, Any]) -> None:
     """Direct write, for when Redis is down (degraded mode)."""
     try:
         db.session.add(to_row(data))
+        write_notes(data.get("notes") or [])
         db.session.commit()
     except Exception:
         db.session.rollback()

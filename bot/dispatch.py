@@ -52,6 +52,12 @@ class Turn:
     notices: list[Notice] = field(default_factory=list)
     config: Mapping[str, Any] = field(default_factory=dict)
     forms: Any = None  # the form engine
+    # Records that may be written after the reply, in batches (see bot.convlog): kind → data.
+    notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def note(self, kind: str, **data: Any) -> None:
+        """Record something for curators off the request path (e.g. an unanswered question)."""
+        self.notes.append((kind, data))
 
     def notify(self, openid: str, reply: Reply) -> None:
         """Queue a message to another member, sent only if this turn commits."""
@@ -74,12 +80,16 @@ class Intent:
         menu_keys: tuple[str, ...] = (),
         commands: tuple[str, ...] = (),
         events: tuple[str, ...] = (),
+        light: bool = False,
     ) -> None:
         self.name = name
         self.description = description
         self.menu_keys = menu_keys
         self.commands = commands  # exact texts that select this intent ("帮助", "菜单")
         self.events = events
+        # Light: the handler does no database or network I/O, so the webhook may run it
+        # in the request thread instead of handing it to the pool that guards the budget.
+        self.light = light
         self.run: HandlerFn | None = None
         self.forms: list[Any] = []
         self._frozen = False

@@ -195,6 +195,41 @@ def load_active(db: DBSession) -> list[EntryData]:
     return [from_row(row) for row in rows]
 
 
+def record_unanswered(db: DBSession, notes: Iterable[dict[str, Any]]) -> None:
+    """Count questions the knowledge base could not answer, one row per question.
+
+    Called by the conversation-log flusher in its transaction; each flusher holds its
+    batch alone (LPOP), and a savepoint absorbs another process inserting the same new
+    question at the same moment.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.models import UnansweredQuestion, utcnow
+
+    for note in notes:
+        key = str(note.get("normalised") or "")[:255]
+        if not key:
+            continue
+        query = select(UnansweredQuestion).where(UnansweredQuestion.normalised == key)
+        row = db.execute(query).scalar_one_or_none()
+        if row is None:
+            try:
+                with db.begin_nested():
+                    db.add(
+                        UnansweredQuestion(
+                            normalised=key,
+                            text=str(note.get("text") or key)[:2000],
+                            best_topic=note.get("topic"),
+                            best_score=note.get("score"),
+                        )
+                    )
+                continue
+            except IntegrityError:
+                row = db.execute(query).scalar_one()
+        row.count += 1
+        row.last_asked_at = utcnow()
+
+
 def bump_version(redis_client: Any) -> int:
     """Tell every process to rebuild its index."""
     return int(redis_client.incr(VERSION_KEY))
@@ -223,6 +258,7 @@ class KnowledgeBase:
         self._index: Index | None = None
         self._entries: dict[str, EntryData] = {}
         self._compiled: dict[str, Any] = {}
+        self._rendered: dict[str, str] = {}
         self.version = -1
         self._lock = threading.RLock()
         self._watcher: threading.Thread | None = None
@@ -283,6 +319,7 @@ class KnowledgeBase:
             _built.clear()  # keep one: a process serves one knowledge base at a time
             _built[key] = index
         self._entries, self._index, self._compiled = {e.topic: e for e in live}, index, {}
+        self._rendered = {}
 
     def _start_watcher(self) -> None:
         if self._watcher is not None and self._watcher.is_alive():
@@ -356,6 +393,11 @@ class KnowledgeBase:
         return bool(probs.get("out_of_scope", 0.0) >= OUT_OF_SCOPE_PROBABILITY)
 
     def render_answer(self, topic: str, org: Mapping[str, str]) -> str:
+        # The organisation's settings are fixed for an app, so one rendering per topic and
+        # index (the cache is replaced with the index) serves every member.
+        rendered = self._rendered.get(topic)
+        if rendered is not None:
+            return rendered
         entry = self.entry(topic)
         if entry is None:
             return ""
@@ -363,4 +405,6 @@ class KnowledgeBase:
         if template is None:
             template = _SANDBOX.from_string(entry.answer)
             self._compiled[topic] = template
-        return str(template.render(org=org))
+        text = str(template.render(org=org))
+        self._rendered[topic] = text
+        return text

@@ -15,6 +15,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import nullcontext
 from typing import Any
 
 import redis
@@ -118,6 +119,9 @@ def _respond(rt: Runtime, message: Inbound, started: float) -> str:
         return stored if stored is not None else SUCCESS
 
     flight = Flight()
+    if rt.dispatcher.is_light(message, DialogueState.from_json(begin.state_raw), begin.has_pending):
+        # No I/O to wait on: answer in this thread and skip the hand-over to the pool.
+        return _turn(rt, message, begin, flight, started, inline=True)
     future = rt.pool.submit(_turn, rt, message, begin, flight, started)
     try:
         return future.result(timeout=max(0.0, budget - _elapsed(started)))
@@ -130,9 +134,20 @@ def _respond(rt: Runtime, message: Inbound, started: float) -> str:
         return future.result()
 
 
-def _turn(rt: Runtime, message: Inbound, begin: Begin, flight: Flight, started: float) -> str:
-    """Run in the pool: dispatch, store, and (when late) push. Returns the reply XML."""
-    with rt.app.app_context():
+def _turn(
+    rt: Runtime,
+    message: Inbound,
+    begin: Begin,
+    flight: Flight,
+    started: float,
+    inline: bool = False,
+) -> str:
+    """Dispatch, store, and (when late) push. Returns the reply XML.
+
+    In the pool it pushes an app context of its own, which outlives the request's if the
+    request gives up waiting; inline it uses the request's.
+    """
+    with nullcontext() if inline else rt.app.app_context():
         try:
             outcome = rt.dispatcher.handle(
                 message,
@@ -172,7 +187,7 @@ def _degraded(rt: Runtime, message: Inbound, started: float) -> str:
 
 
 def _log_entry(message: Inbound, outcome: Outcome, started: float, delivery: str) -> dict[str, Any]:
-    return convlog.entry(
+    entry = convlog.entry(
         openid=message.openid,
         msg_type=message.event and f"event:{message.event}" or message.msg_type,
         text=message.text or message.event_key,
@@ -183,6 +198,9 @@ def _log_entry(message: Inbound, outcome: Outcome, started: float, delivery: str
         latency_ms=_elapsed(started) * 1000,
         delivery=delivery,
     )
+    if outcome.notes:
+        entry["notes"] = [{"kind": kind, **data} for kind, data in outcome.notes]
+    return entry
 
 
 def _safe_render(reply: Reply) -> str:

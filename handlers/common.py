@@ -10,17 +10,24 @@ from bot.dispatch import Intent, Turn
 from bot.replies import Reply
 from bot.state import DialogueState
 
-greeting = Intent("greeting", description="打招呼、寒暄、致谢", commands=("你好", "您好", "谢谢"))
+greeting = Intent(
+    "greeting", description="打招呼、寒暄、致谢", commands=("你好", "您好", "谢谢"), light=True
+)
 help_ = Intent(
     "help",
     description="能做什么、菜单",
     commands=("帮助", "菜单", "help", "?"),
     menu_keys=("HELP",),
+    light=True,
 )
 contact = Intent(
-    "contact", description="联系方式", commands=("联系我们", "联系方式"), menu_keys=("CONTACT",)
+    "contact",
+    description="联系方式",
+    commands=("联系我们", "联系方式"),
+    menu_keys=("CONTACT",),
+    light=True,
 )
-out_of_scope = Intent("out_of_scope", description="与商会服务无关")
+out_of_scope = Intent("out_of_scope", description="与商会服务无关", light=True)
 cancel = Intent("cancel", description="退出当前流程", commands=("取消", "退出", "算了", "不办了"))
 welcome = Intent("welcome", description="关注与扫码", events=("subscribe", "scan"))
 back = Intent("back", description="返回上一步", commands=("返回", "上一步", "退回", "上一个"))

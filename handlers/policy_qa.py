@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from bot.dispatch import Intent, Turn
-from bot.models import UnansweredQuestion, utcnow
 from bot.replies import Reply
 
 intent = Intent(
     "policy_question",
     description="政策、办事流程、商会事务等知识性问题",
     menu_keys=("POLICY_ASK", "POLICY_HOT"),
+    light=True,  # the index is in memory; unanswered questions are noted, written later
 )
 MAX_CHOICES = 3
 
@@ -91,29 +88,11 @@ def _base(turn: Turn) -> str:
 
 
 def _record_unanswered(turn: Turn, decision: Any) -> None:
-    key = turn.text[:255]
     best = decision.candidates[0] if decision.candidates else None
-    row = turn.db.execute(
-        select(UnansweredQuestion).where(UnansweredQuestion.normalised == key)
-    ).scalar_one_or_none()
-    if row is not None:
-        row.count += 1
-        row.last_asked_at = utcnow()
-        return
-    try:
-        # A savepoint: if another process inserts the same question first, count it instead.
-        with turn.db.begin_nested():
-            turn.db.add(
-                UnansweredQuestion(
-                    normalised=key,
-                    text=turn.message.text[:2000],
-                    best_topic=best.topic if best else None,
-                    best_score=round(best.score, 4) if best else None,
-                )
-            )
-    except IntegrityError:
-        row = turn.db.execute(
-            select(UnansweredQuestion).where(UnansweredQuestion.normalised == key)
-        ).scalar_one()
-        row.count += 1
-        row.last_asked_at = utcnow()
+    turn.note(
+        "unanswered",
+        normalised=turn.text[:255],
+        text=turn.message.text[:2000],
+        topic=best.topic if best else None,
+        score=round(best.score, 4) if best else None,
+    )

@@ -41,8 +41,9 @@ def sandbox() -> Iterator[str]:
     from bot.sandbox import make_sandbox_server
 
     server = make_sandbox_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{server.port}/"
     server.shutdown()
@@ -140,8 +141,9 @@ class WeChat:
     def post(self, xml: str, *, encrypt: bool | None = None, **query_kw):
         enc = self.encrypt if encrypt is None else encrypt
         query, body = self.signer.request(xml, openid=self.openid, encrypt=enc, **query_kw)
-        response = self.client.post("/wechat", query_string=query, data=body,
-                                    content_type="text/xml")
+        response = self.client.post(
+            "/wechat", query_string=query, data=body, content_type="text/xml"
+        )
         text = response.get_data(as_text=True)
         if enc and response.status_code == 200 and text != "success":
             text = self.signer.decrypt_reply(text, query)

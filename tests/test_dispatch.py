@@ -166,8 +166,9 @@ def test_repeated_confirmation_submits_once(app, client):
 
 
 def test_session_date_entities_in_nlu_parse(runner):
-    result = runner.invoke(args=["nlu", "parse", "我要报名下周三的新生代培训，电话13800138000",
-                                 "--json"])
+    result = runner.invoke(
+        args=["nlu", "parse", "我要报名下周三的新生代培训，电话13800138000", "--json"]
+    )
     data = json.loads(result.output.strip().splitlines()[-1])
     assert data["intent"] == "training_register"
     assert data["entities"].get("phone") == "13800138000"

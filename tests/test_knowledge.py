@@ -42,7 +42,8 @@ def test_answers_use_settings_not_hard_coded_contacts():
 
 
 def test_eval_set_lines_are_not_pasted_into_entries():
-    dev = [line.split("\t")[0] for line in (SHARED / "eval" / "kb_dev.tsv").read_text().splitlines()[1:]]
+    lines = (SHARED / "eval" / "kb_dev.tsv").read_text().splitlines()[1:]
+    dev = [line.split("\t")[0] for line in lines]
     # Topic titles come from spec/kb_topics.yaml, which the set may quote; nothing else may.
     titles = {normalise(t["title"]) for t in TOPICS}
     pasted = {normalise(q) for e in knowledge.read_files() for q in e.questions} - titles
@@ -90,7 +91,8 @@ def test_answer_carries_source_and_review_date(app, wechat):
 def test_choices_then_number_answers_that_entry(app, wechat):
     kb = app.extensions["kb"]
     question = next(
-        q for q in ("商会登记", "商会管理", "商会的事", "商会会员", "培训班")
+        q
+        for q in ("商会登记", "商会管理", "商会的事", "商会会员", "培训班")
         if kb.decide(q).band == "choices"
     )
     reply = wechat.say(question)
@@ -102,9 +104,12 @@ def test_choices_then_number_answers_that_entry(app, wechat):
 
 
 def test_unanswered_question_is_recorded_with_count(app, wechat):
+    from bot.convlog import flush
+
     for _ in range(2):
         reply = wechat.say("商会的无人机航拍补贴标准是多少钱一小时")
     assert "没有找到" in reply and "人工" in reply
+    flush(app.extensions["redis"])  # noted on the request path, written in the batch
     row = UnansweredQuestion.query.one()
     assert row.count == 2
 
@@ -192,9 +197,16 @@ with app.app_context():
 @pytest.mark.slow
 def test_an_edit_reaches_another_process_within_two_seconds(app, app_config):
     probe = subprocess.Popen(
-        [sys.executable, "-c", HOT_RELOAD_PROBE, app_config["REDIS_URL"],
-         app_config["DATABASE_URL"]],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            HOT_RELOAD_PROBE,
+            app_config["REDIS_URL"],
+            app_config["DATABASE_URL"],
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     try:

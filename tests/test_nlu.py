@@ -18,7 +18,10 @@ def test_examples_cover_every_label_and_not_the_dev_set():
 
     spec = yaml.safe_load((SHARED / "spec" / "intents.yaml").read_text())["intents"]
     allowed = {example for intent in spec for example in intent["examples"]}
-    dev = {line.split("\t")[0] for line in (SHARED / "eval" / "intents_dev.tsv").read_text().splitlines()[1:]}
+    dev = {
+        line.split("\t")[0]
+        for line in (SHARED / "eval" / "intents_dev.tsv").read_text().splitlines()[1:]
+    }
     # The spec's own examples may be shared, and so may the few-character vocabulary every
     # member uses (你好, 取消, 人工客服); no longer sentence of the set may be trained on.
     shared = {t for t in dev & {text for text, _ in rows} if t not in allowed and len(t) > 4}
@@ -34,8 +37,12 @@ def test_intent_bar_on_the_development_set(app):
         rows.append((utterance, label))
     predicted = [nlu.parse(u).intent for u, _ in rows]
     text = report(rows, predicted)
-    macro = float(next(line for line in text.splitlines() if line.startswith("macro-F1")).split()[-1])
-    lowest = float(next(line for line in text.splitlines() if line.startswith("lowest F1")).split()[-1])
+    macro = float(
+        next(line for line in text.splitlines() if line.startswith("macro-F1")).split()[-1]
+    )
+    lowest = float(
+        next(line for line in text.splitlines() if line.startswith("lowest F1")).split()[-1]
+    )
     assert macro >= 0.93 and lowest >= 0.85, text
 
 
@@ -44,7 +51,9 @@ def test_parse_json_contract(runner):
     data = json.loads(result.output.strip().splitlines()[-1])
     assert set(data) == {"intent", "confidence", "entities"}
     assert data["intent"] == "training_register" and 0 < data["confidence"] <= 1
-    result = runner.invoke(args=["nlu", "parse", "--stdin", "--json"], input="你好\n今天天气怎么样\n")
+    result = runner.invoke(
+        args=["nlu", "parse", "--stdin", "--json"], input="你好\n今天天气怎么样\n"
+    )
     intents = [json.loads(line)["intent"] for line in result.output.strip().splitlines()]
     assert intents == ["greeting", "out_of_scope"]
 
@@ -52,7 +61,9 @@ def test_parse_json_contract(runner):
 def test_examples_do_not_copy_the_knowledge_dev_set():
     from bot.nlu import normalise
 
-    kb_dev = {normalise(line.split("\t")[0])
-              for line in (SHARED / "eval" / "kb_dev.tsv").read_text().splitlines()[1:]}
+    kb_dev = {
+        normalise(line.split("\t")[0])
+        for line in (SHARED / "eval" / "kb_dev.tsv").read_text().splitlines()[1:]
+    }
     copied = {t for t, _ in read_examples() if normalise(t) in kb_dev and len(t) > 4}
     assert not copied

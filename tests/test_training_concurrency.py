@@ -41,8 +41,12 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path, redis_url, sandbox):
     settings = {
-        "WECHAT_TOKEN": TOKEN, "WECHAT_APP_ID": APP_ID, "WECHAT_APP_SECRET": "s",
-        "SECRET_KEY": "test", "REDIS_URL": redis_url, "DATABASE_URL": database_url(tmp_path),
+        "WECHAT_TOKEN": TOKEN,
+        "WECHAT_APP_ID": APP_ID,
+        "WECHAT_APP_SECRET": "s",
+        "SECRET_KEY": "test",
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url(tmp_path),
         "WECHAT_API_BASE": sandbox + "cgi-bin/",
     }
     app = create_app(settings)
@@ -50,8 +54,12 @@ def server(tmp_path, redis_url, sandbox):
         db.drop_all()
         db.create_all()
         session = TrainingSession(
-            title="第三期新生代企业家培训班", kind="新生代企业家培训班", capacity=SEATS,
-            starts_at=local_now() + timedelta(days=10), status="open", audience="anyone",
+            title="第三期新生代企业家培训班",
+            kind="新生代企业家培训班",
+            capacity=SEATS,
+            starts_at=local_now() + timedelta(days=10),
+            status="open",
+            audience="anyone",
         )
         db.session.add(session)
         db.session.commit()
@@ -62,9 +70,19 @@ def server(tmp_path, redis_url, sandbox):
     env["WEB_CONCURRENCY"] = "3"
     log = (tmp_path / "gunicorn.log").open("wb")
     proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-         "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            str(BIN / "gunicorn"),
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -106,8 +124,7 @@ def test_fifty_members_ten_seats_exactly_ten_confirmed(server):
         openid = f"o-rush-{i:02d}"
         try:
             name = "张" + GIVEN[i % len(GIVEN)] + GIVEN[i // len(GIVEN)]
-            for text in ("报名新生代培训", name, "某某科技有限公司", "总经理",
-                         f"139{i:08d}"):
+            for text in ("报名新生代培训", name, "某某科技有限公司", "总经理", f"139{i:08d}"):
                 say(url, signer, openid, text)
             ready.wait(timeout=120)  # everyone confirms at the same moment
             replies[openid] = say(url, signer, openid, "1")
@@ -129,6 +146,7 @@ def test_fifty_members_ten_seats_exactly_ten_confirmed(server):
         assert statuses.count("confirmed") == SEATS
         assert statuses.count("waitlisted") == MEMBERS - SEATS
         assert db.session.get(TrainingSession, session_id).seats_taken == SEATS
-        positions = sorted(int(r.split("第 ")[1].split(" 位")[0]) for r in
-                           (replies[o] for o in waitlisted))
+        positions = sorted(
+            int(r.split("第 ")[1].split(" 位")[0]) for r in (replies[o] for o in waitlisted)
+        )
         assert positions == list(range(1, MEMBERS - SEATS + 1))

@@ -15,8 +15,12 @@ from tests.conftest import TOKEN, WeChat
 
 def test_get_verification_echoes_with_a_valid_signature(client):
     ts, nonce = str(int(time.time())), "n1"
-    query = {"signature": signature(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce,
-             "echostr": "hello123"}
+    query = {
+        "signature": signature(TOKEN, ts, nonce),
+        "timestamp": ts,
+        "nonce": nonce,
+        "echostr": "hello123",
+    }
     response = client.get("/wechat", query_string=query)
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "hello123"
@@ -103,9 +107,10 @@ def test_malformed_xml_is_400_quickly(client):
 def test_entity_expansion_bomb_is_refused(client):
     bomb = (
         '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-        + "".join(f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1) if i else "&lol;") * 10}">'
-                  for i in range(1, 10))
-        + ']><xml><ToUserName>a</ToUserName><FromUserName>b</FromUserName>'
+        + "".join(
+            f'<!ENTITY lol{i} "{(f"&lol{i - 1};" if i else "&lol;") * 10}">' for i in range(1, 10)
+        )
+        + "]><xml><ToUserName>a</ToUserName><FromUserName>b</FromUserName>"
         "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&lol9;</Content>"
         "<MsgId>1</MsgId></xml>"
     )
@@ -137,8 +142,16 @@ def test_cdata_terminator_in_content_is_neutralised(wechat):
         ("shortvideo", {"MediaId": "m1", "ThumbMediaId": "t1"}),
         ("location", {"Location_X": 23.1, "Location_Y": 113.3, "Scale": 20, "Label": "某地"}),
         ("link", {"Title": "标题", "Description": "描述", "Url": "http://x"}),
-        ("file", {"Title": "合同.pdf", "Description": "", "FileKey": "k", "FileMd5": "m",
-                  "FileTotalLen": 100}),
+        (
+            "file",
+            {
+                "Title": "合同.pdf",
+                "Description": "",
+                "FileKey": "k",
+                "FileMd5": "m",
+                "FileTotalLen": 100,
+            },
+        ),
     ],
 )
 @pytest.mark.parametrize("encrypt", [False, True], ids=["plaintext", "aes"])
@@ -197,11 +210,20 @@ def test_every_menu_key_gets_an_answer(app, wechat):
 
 
 def test_send_job_finished_events_are_recorded_silently(app, wechat):
-    xml = event_xml(wechat.openid, "MASSSENDJOBFINISH", MsgID=1000001, Status="send success",
-                    TotalCount=100, FilterCount=90, SentCount=88, ErrorCount=2)
+    xml = event_xml(
+        wechat.openid,
+        "MASSSENDJOBFINISH",
+        MsgID=1000001,
+        Status="send success",
+        TotalCount=100,
+        FilterCount=90,
+        SentCount=88,
+        ErrorCount=2,
+    )
     assert wechat.post(xml)[1] == "success"
-    xml = event_xml(wechat.openid, "TEMPLATESENDJOBFINISH", MsgID=2000002,
-                    Status="failed:user block")
+    xml = event_xml(
+        wechat.openid, "TEMPLATESENDJOBFINISH", MsgID=2000002, Status="failed:user block"
+    )
     assert wechat.post(xml)[1] == "success"
     mass = OutboundMessage.query.filter_by(kind="mass", msg_id=1000001).one()
     assert (mass.sent_count, mass.error_count, mass.status) == (88, 2, "send success")

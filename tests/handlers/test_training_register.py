@@ -15,9 +15,14 @@ from tests.conftest import WeChat
 def make_session(**kw) -> TrainingSession:
     now = local_now()
     values = dict(
-        title="第三期新生代企业家培训班", kind="新生代企业家培训班",
-        starts_at=now + timedelta(days=10), capacity=2, status="open", audience="anyone",
-        place="市委党校", deadline=now + timedelta(days=8),
+        title="第三期新生代企业家培训班",
+        kind="新生代企业家培训班",
+        starts_at=now + timedelta(days=10),
+        capacity=2,
+        status="open",
+        audience="anyone",
+        place="市委党校",
+        deadline=now + timedelta(days=8),
     )
     values.update(kw)
     session = TrainingSession(**values)
@@ -59,8 +64,15 @@ def test_one_message_fills_session_and_phone(app, wechat, session):
 
 
 def test_bound_member_is_prefilled(app, wechat, session):
-    db.session.add(Member(name="王五", company="甬商贸易商行", position="负责人",
-                          mobile="13900000003", openid=wechat.openid))
+    db.session.add(
+        Member(
+            name="王五",
+            company="甬商贸易商行",
+            position="负责人",
+            mobile="13900000003",
+            openid=wechat.openid,
+        )
+    )
     db.session.commit()
     offer = wechat.say("报名新生代培训")
     assert "使用已登记信息" in offer and "王五" in offer and "139****0003" in offer
@@ -129,8 +141,9 @@ def test_interruption_is_answered_and_the_prompt_repeated(app, wechat, session):
     assert "单位" in wechat.say("张三")
 
 
-def test_full_session_offers_waiting_list_and_cancellation_promotes(app, client, session,
-                                                                     sandbox_calls):
+def test_full_session_offers_waiting_list_and_cancellation_promotes(
+    app, client, session, sandbox_calls
+):
     people = [WeChat(client, f"o-person-{i}") for i in range(3)]
     for i, person in enumerate(people):
         for text in ("报名新生代培训", f"张{'一二三'[i]}", "某某公司", "经理", f"1380013800{i}"):
@@ -144,14 +157,18 @@ def test_full_session_offers_waiting_list_and_cancellation_promotes(app, client,
     assert "确认取消" in confirm
     assert "已取消" in people[0].say("1")
     statuses = {r.openid: r.status for r in Registration.query.all()}
-    assert statuses == {"o-person-0": "cancelled", "o-person-1": "confirmed",
-                        "o-person-2": "confirmed"}
+    assert statuses == {
+        "o-person-0": "cancelled",
+        "o-person-1": "confirmed",
+        "o-person-2": "confirmed",
+    }
     from rq import SimpleWorker
 
     queue = app.extensions["rq"]
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    sent = [c for c in sandbox_calls.list("message/custom/send")
-            if c["body"]["touser"] == "o-person-2"]
+    sent = [
+        c for c in sandbox_calls.list("message/custom/send") if c["body"]["touser"] == "o-person-2"
+    ]
     assert sent and "递补成功" in sent[-1]["body"]["text"]["content"]
 
 
@@ -169,8 +186,11 @@ def test_reminder_is_sent_exactly_once(app, client, sandbox_calls):
 
     queue = app.extensions["rq"]
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    reminders = [c for c in sandbox_calls.list("message/custom/send")
-                 if "培训提醒" in c["body"]["text"]["content"]]
+    reminders = [
+        c
+        for c in sandbox_calls.list("message/custom/send")
+        if "培训提醒" in c["body"]["text"]["content"]
+    ]
     assert len(reminders) == 1
 
 
@@ -190,11 +210,33 @@ def test_export_registrations_contract(app, runner, wechat, session):
         wechat.say(text)
     result = runner.invoke(args=["export", "registrations", "--format", "json"])
     row = json.loads(result.output.strip().splitlines()[-1])
-    assert {"id", "session_id", "openid", "name", "company", "phone", "status",
-            "created_at"} <= set(row)
-    result = runner.invoke(args=["export", "registrations", "--format", "csv",
-                                 "--session", str(session.id)])
+    assert {
+        "id",
+        "session_id",
+        "openid",
+        "name",
+        "company",
+        "phone",
+        "status",
+        "created_at",
+    } <= set(row)
+    result = runner.invoke(
+        args=["export", "registrations", "--format", "csv", "--session", str(session.id)]
+    )
     assert result.output.splitlines()[0].startswith("id,session_id,openid")
-    result = runner.invoke(args=["training", "create", "--title", "T", "--kind", "K", "--start",
-                                 "2030-12-05T09:00", "--capacity", "5", "--open"])
+    result = runner.invoke(
+        args=[
+            "training",
+            "create",
+            "--title",
+            "T",
+            "--kind",
+            "K",
+            "--start",
+            "2030-12-05T09:00",
+            "--capacity",
+            "5",
+            "--open",
+        ]
+    )
     assert "id" in json.loads(result.output.strip().splitlines()[-1])
