@@ -612,6 +612,9 @@ def _run(
         "sandbox", [*flask, "wechat", "sandbox", "--port", str(sandbox_port)], env
     )
     wait_http(f"http://127.0.0.1:{sandbox_port}/_sandbox/stats", sandbox)
+    # A job worker, as in production: it writes the conversation log (the web processes
+    # only do so as a backstop when no worker is running) and delivers pushes.
+    procs.start("worker", [*flask, "worker"], env)
 
     bot_port, echo_port = free_port(), free_port()
     bot_cmd = gunicorn_cmd("wsgi:app", PROJECT_GUNICORN_CONF, bot_port, args.workers)

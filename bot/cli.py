@@ -95,7 +95,11 @@ def worker_command(burst: bool) -> None:
     # dequeue, which only applies to connections opened afterwards (the chores thread's).
     worker = Worker([queue], connection=queue.connection)
     if not burst:
-        _start_chores(current_app._get_current_object())  # type: ignore[attr-defined]
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        _start_chores(app)
+        from bot.convlog import Flusher
+
+        Flusher().ensure_started(app)  # the conversation log is written from here
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
 
 

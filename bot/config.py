@@ -34,6 +34,8 @@ PUSH_WINDOW_EVENT = (3, 60)
 
 CONVLOG_FLUSH_SECONDS = 1.0
 CONVLOG_BATCH = 500
+# Web processes write the log themselves only when this many lines wait (no worker running).
+CONVLOG_BACKSTOP = 2000
 
 RQ_QUEUE = "bot"
 # A template message for notices outside the customer-service window (waiting-list

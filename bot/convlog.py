@@ -30,8 +30,14 @@ _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)(\d{3,4})(\d{4})(?!\d)")
 
 
+LOGGED_REPLY_CHARS = 300
+_SEVEN_DIGITS = re.compile(r"\d{7}|\d{3,4}-\d")
+
+
 def mask_phones(text: str) -> str:
     """Mask the middle digits of mobile and landline numbers (logs must not hold them)."""
+    if not _SEVEN_DIGITS.search(text):
+        return text  # the common case, checked with one cheap scan
     text = _PHONE.sub(r"\1****\3", text)
     return _LANDLINE.sub(r"\1****\3", text)
 
@@ -53,7 +59,9 @@ def entry(
         "openid": openid,
         "msg_type": msg_type,
         "text": mask_phones(text[:2000]),
-        "reply": mask_phones(reply[:2000]),
+        # The start of the reply is enough to see what the member got (the full text is a
+        # template or a knowledge entry, both kept elsewhere).
+        "reply": mask_phones(reply[:LOGGED_REPLY_CHARS]),
         "intent": intent,
         "confidence": confidence,
         "handler": handler,
@@ -130,9 +138,15 @@ def write_now(data: dict[str, Any]) -> None:
 
 
 class Flusher:
-    """Per-process daemon thread draining the log; started lazily after gunicorn forks."""
+    """A daemon thread draining the log, started lazily after gunicorn forks.
 
-    def __init__(self) -> None:
+    Job workers (``flask worker``) drain it every second. Web processes run it as a
+    backstop only: they drain when the list has grown past ``CONVLOG_BACKSTOP`` lines,
+    which happens only when no worker is running, so request CPU goes to members.
+    """
+
+    def __init__(self, backstop: bool = False) -> None:
+        self.backstop = backstop
         self._pid: int | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -155,8 +169,14 @@ class Flusher:
     def _run(self, app: Flask) -> None:
         interval = float(app.config["CONVLOG_FLUSH_SECONDS"])
         batch = int(app.config["CONVLOG_BATCH"])
+        threshold = int(app.config["CONVLOG_BACKSTOP"]) if self.backstop else 0
+        if self.backstop:
+            interval *= 5
         while not self._stop.wait(interval):
             try:
+                client = app.extensions["redis"]
+                if threshold and client.llen("bot:convlog") < threshold:
+                    continue
                 with app.app_context():
                     while flush(app.extensions["redis"], batch) >= batch:
                         pass

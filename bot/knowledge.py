@@ -259,6 +259,7 @@ class KnowledgeBase:
         self._entries: dict[str, EntryData] = {}
         self._compiled: dict[str, Any] = {}
         self._rendered: dict[str, str] = {}
+        self.reply_cache: dict[tuple[str, str], str] = {}  # for handlers; reset with the index
         self.version = -1
         self._lock = threading.RLock()
         self._watcher: threading.Thread | None = None
@@ -320,6 +321,7 @@ class KnowledgeBase:
             _built[key] = index
         self._entries, self._index, self._compiled = {e.topic: e for e in live}, index, {}
         self._rendered = {}
+        self.reply_cache = {}
 
     def _start_watcher(self) -> None:
         if self._watcher is not None and self._watcher.is_alive():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ def render(reply: Reply, **extra: Any) -> str:
     if reply.silent:
         return ""
     if reply.text is not None:
-        return plain_text(reply.text)
+        return _plain_cached(reply.text)
     assert reply.template is not None, "a Reply needs a template, text, or silent=True"
     static = not extra and not reply.context
     if static:
@@ -67,6 +68,12 @@ def render(reply: Reply, **extra: Any) -> str:
     if static and not current_app.debug:
         cache[reply.template] = text
     return text
+
+
+@functools.lru_cache(maxsize=512)
+def _plain_cached(text: str) -> str:
+    # Knowledge answers come back as the same text many times a day.
+    return plain_text(text)
 
 
 def render_template_text(name: str, **context: Any) -> str:

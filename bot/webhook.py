@@ -42,7 +42,7 @@ class Runtime:
         self.channel = channel
         self.ledger = ledger
         self.dispatcher = dispatcher
-        self.flusher = convlog.Flusher()
+        self.flusher = convlog.Flusher(backstop=True)
         self._pool: ThreadPoolExecutor | None = None
         self._pid = 0
         self._lock = threading.Lock()

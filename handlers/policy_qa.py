@@ -59,17 +59,25 @@ def reply_for(
 
 
 def answer_reply(kb: Any, topic: str, *, org: Any = None, base_url: str = "") -> Reply:
-    from bot.replies import org_settings
+    """The answer with its source, rendered once per entry and index (then reused)."""
+    from bot.replies import org_settings, render
 
+    cached = kb.reply_cache.get((topic, base_url))
+    if cached is not None:
+        return Reply(text=cached)
     entry = kb.entry(topic)
-    return Reply(
-        "replies/policy_question/answer.txt",
-        {
-            "answer": kb.render_answer(topic, org or org_settings()),
-            "entry": entry,
-            "link": f"{base_url}/kb/{topic}" if base_url and entry.detail else "",
-        },
+    text = render(
+        Reply(
+            "replies/policy_question/answer.txt",
+            {
+                "answer": kb.render_answer(topic, org or org_settings()),
+                "entry": entry,
+                "link": f"{base_url}/kb/{topic}" if base_url and entry.detail else "",
+            },
+        )
     )
+    kb.reply_cache[(topic, base_url)] = text
+    return Reply(text=text)
 
 
 def _chosen(turn: Turn, number: int) -> Reply:
