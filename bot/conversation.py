@@ -306,4 +306,12 @@ class Dispatcher:
 
 
 def _is_blank(state: DialogueState) -> bool:
-    return replace(state, touched_at=0.0) == DialogueState()
+    """Nothing worth storing (a fresh record but for its timestamps)."""
+    return (
+        state.active_form is None
+        and not state.values
+        and not state.choices
+        and not state.handoff
+        and not state.history
+        and state.requested_slot is None
+    )

@@ -6,6 +6,7 @@ the bot shares (normalisation) and the result type.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ _FILLERS = re.compile(r"^(嗯+|呃+|啊+|那个|就是说|请问一下|请问|�
 _PUNCT = re.compile(r"[\s\u3000.,!?;:'\"“”‘’、，。！？；：（）()【】\[\]《》<>~～…—\-·]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise(text: str) -> str:
     """Full-width → half-width, Traditional → Simplified, fillers and punctuation stripped."""
     text = unicodedata.normalize("NFKC", text or "").strip()

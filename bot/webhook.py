@@ -119,10 +119,11 @@ def _respond(rt: Runtime, message: Inbound, started: float) -> str:
         return stored if stored is not None else SUCCESS
 
     flight = Flight()
-    if rt.dispatcher.is_light(message, DialogueState.from_json(begin.state_raw), begin.has_pending):
+    state = DialogueState.from_json(begin.state_raw)
+    if rt.dispatcher.is_light(message, state, begin.has_pending):
         # No I/O to wait on: answer in this thread and skip the hand-over to the pool.
-        return _turn(rt, message, begin, flight, started, inline=True)
-    future = rt.pool.submit(_turn, rt, message, begin, flight, started)
+        return _turn(rt, message, begin, state, flight, started, inline=True)
+    future = rt.pool.submit(_turn, rt, message, begin, state, flight, started)
     try:
         return future.result(timeout=max(0.0, budget - _elapsed(started)))
     except FutureTimeout:
@@ -138,6 +139,7 @@ def _turn(
     rt: Runtime,
     message: Inbound,
     begin: Begin,
+    state: DialogueState,
     flight: Flight,
     started: float,
     inline: bool = False,
@@ -151,7 +153,7 @@ def _turn(
         try:
             outcome = rt.dispatcher.handle(
                 message,
-                DialogueState.from_json(begin.state_raw),
+                state,
                 has_pending=begin.has_pending,
                 more=begin.more,
             )
