@@ -54,6 +54,7 @@ Choices worth knowing about (all pinned by ``tests/test_entities.py``):
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import string
@@ -992,11 +993,22 @@ def _when(s: str, today: date) -> tuple[dict[str, str], _Spans]:
 
 def extract(text: str, *, today: date | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Extract the entities found in ``text``; see the module docstring for keys and choices."""
-    out: dict[str, Any] = {}
     if not isinstance(text, str) or not text:
-        return out
+        return {}
     if today is None:
         today = now.date() if now is not None else date.today()
+    # The understanding step and the form engine both ask about the same message: answer
+    # from a small cache (a fresh dict each time, so callers may change it).
+    return dict(_extract_cached(text[:MAX_CHARS], today))
+
+
+@functools.lru_cache(maxsize=2048)
+def _extract_cached(text: str, today: date) -> dict[str, Any]:
+    return _extract(text, today)
+
+
+def _extract(text: str, today: date) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     s = _normalise(text)
 
     # Codes and phone numbers first, each masked before the next, looser pattern runs: their
