@@ -50,6 +50,22 @@ if redis.call('GET', KEYS[7]) == ARGV[12] then redis.call('DEL', KEYS[7]) end
 return 1
 """
 
+# The fast path (bot.webhook._quick): claim and complete in one go, but only for a member
+# with nothing in progress; otherwise say why and let the two-step path run.
+_QUICK = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'replay' end
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'retry' end
+if redis.call('EXISTS', KEYS[3], KEYS[4], KEYS[5], KEYS[6]) > 0 then return 'busy' end
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6]) end
+if ARGV[7] ~= '' then redis.call('SET', KEYS[6], ARGV[7], 'EX', ARGV[6]) end
+if ARGV[8] ~= '' then redis.call('SET', KEYS[7], ARGV[8], 'EX', ARGV[9]) end
+if ARGV[10] ~= '' then redis.call('RPUSH', KEYS[8], ARGV[10]) end
+return 'done'
+"""
+
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
@@ -87,6 +103,7 @@ class Ledger:
         fast = ScriptClient(redis_url) if redis_url else None
         self._begin = Script(fast, _BEGIN) if fast else client.register_script(_BEGIN)
         self._finish = Script(fast, _FINISH) if fast else client.register_script(_FINISH)
+        self._quick = Script(fast, _QUICK) if fast else client.register_script(_QUICK)
         self._release = client.register_script(_RELEASE)
 
     @staticmethod
@@ -125,6 +142,52 @@ class Ledger:
                 raise TimeoutError("user lock busy")
             state_raw = self.r.get(f"bot:dialogue:{user}") or ""
         return Begin("new", state_raw or None, token, bool(pending), more or None)
+
+    def quick(
+        self,
+        message: Inbound,
+        timestamp: str,
+        nonce: str,
+        *,
+        reply: str,
+        state_raw: str | None,
+        more: str,
+        log_entry: dict[str, Any],
+    ) -> str:
+        """Complete a turn in one round trip if the member has nothing in progress.
+
+        Answers "done", or "replay"/"retry"/"busy" for the two-step path to handle.
+        """
+        user = message.openid
+        dkey = self.dedup_key(message)
+        window = window_kind(message)
+        count, ttl = self.windows[window] if window else ("", "")
+        return str(
+            self._quick(
+                keys=[
+                    f"bot:nonce:{timestamp}:{nonce}",
+                    dkey,
+                    f"bot:lock:user:{user}",
+                    f"bot:dialogue:{user}",
+                    f"bot:pending:{user}",
+                    f"bot:more:{user}",
+                    f"bot:win:{window or 'none'}:{user}",
+                    "bot:convlog",
+                ],
+                args=[
+                    dkey,
+                    self.nonce_ttl,
+                    reply,
+                    self.dedup_ttl,
+                    state_raw or "",
+                    self.state_ttl,
+                    more,
+                    count,
+                    ttl,
+                    json.dumps(log_entry, ensure_ascii=False),
+                ],
+            )
+        )
 
     def stored_reply(self, message: Inbound, wait: float) -> str | None:
         """A retry's answer: the first delivery's reply, waiting up to ``wait`` seconds for it."""

@@ -104,10 +104,16 @@ def wechat() -> Response:
 def _respond(rt: Runtime, message: Inbound, started: float) -> str:
     cfg = rt.app.config
     budget = float(cfg["WEBHOOK_REPLY_BUDGET_SECONDS"])
+    timestamp, nonce = request.args.get("timestamp", ""), request.args.get("nonce", "")
     try:
-        begin = rt.ledger.begin(
-            message, request.args.get("timestamp", ""), request.args.get("nonce", ""), budget / 2
-        )
+        quick = _quick(rt, message, timestamp, nonce, started)
+    except (redis.RedisError, TimeoutError) as exc:
+        log.error("redis unavailable (%s); answering in degraded mode", type(exc).__name__)
+        return _degraded(rt, message, started)
+    if quick is not None:
+        return quick
+    try:
+        begin = rt.ledger.begin(message, timestamp, nonce, budget / 2)
     except (redis.RedisError, TimeoutError) as exc:
         log.error("redis unavailable (%s); answering in degraded mode", type(exc).__name__)
         return _degraded(rt, message, started)
@@ -133,6 +139,33 @@ def _respond(rt: Runtime, message: Inbound, started: float) -> str:
                 log.info("reply for %s not ready in %.1f s; will push", message.openid, budget)
                 return SUCCESS
         return future.result()
+
+
+def _quick(rt: Runtime, message: Inbound, timestamp: str, nonce: str, started: float) -> str | None:
+    """The fast path for the most common message: small talk or a question from a member
+    with no conversation in progress.
+
+    The reply is worked out first, as if the member had no state; then one script checks
+    that they indeed have none (no state, lock, held reply or rest of a long answer) and
+    stores it all: one Redis round trip instead of two. Light intents have no side effects
+    besides what that script writes, so a discarded guess costs only CPU. Returns None when
+    the normal path must run (state, replay or a retry in progress are left to it).
+    """
+    blank = DialogueState()
+    if not rt.dispatcher.is_light(message, blank, has_pending=False):
+        return None
+    outcome = rt.dispatcher.handle(message, blank)
+    xml = rt.channel.text_reply_xml(message, outcome.reply) if outcome.reply else SUCCESS
+    verdict = rt.ledger.quick(
+        message,
+        timestamp,
+        nonce,
+        reply=xml,
+        state_raw=outcome.state.to_json() if outcome.state else None,
+        more=outcome.more or "",
+        log_entry=_log_entry(message, outcome, started, "passive"),
+    )
+    return xml if verdict == "done" else None
 
 
 def _turn(
