@@ -8,8 +8,8 @@ worker_class = "sync"
 # The webhook answers within WeChat's 5 s; anything slower is pushed later by a job.
 timeout = 30
 graceful_timeout = 10
-max_requests = 20000
-max_requests_jitter = 2000
+max_requests = 1000000
+max_requests_jitter = 100000
 
 
 def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
