@@ -139,7 +139,7 @@ def register_handlers(app: Flask) -> None:
     registry = Registry(intents)
     org = {k[4:].lower(): str(v) for k, v in cfg.items() if k.startswith("ORG_")}
     kb = KnowledgeBase(app)
-    model = IntentModel(lambda: kb.analyzer)
+    model = IntentModel(lambda: kb.analyzer, app.instance_path)
     extract = _entity_extractor()
     nlu = ClassifierNLU(model, extract)
     kb.intent_model = model
