@@ -59,7 +59,7 @@ _fitted: dict[str, dict[str, Any]] = {}
 
 _WHITESPACE = re.compile(r"\s\s+")
 # Bump when the features change, so cached fits from older code are not loaded.
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 
 
 def char_grams(text: str) -> list[str]:

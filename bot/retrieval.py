@@ -20,7 +20,7 @@ import re
 import threading
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ from bot.nlu import normalise
 QUESTION_WEIGHT = 0.8
 # From this many entries, index builds segment text in parallel processes.
 PARALLEL_FROM = 2000
+# From this many entries, the commonest terms are left out of scoring (see search()).
+LARGE_BASE = 1000
 BIGRAM_WEIGHT = 0.6
 # Function words that carry no topic; question words (怎么, 哪些) are left to IDF.
 STOPWORDS = frozenset(
@@ -58,11 +60,7 @@ class Analyzer:
     """Normalise, segment, fold synonyms, add character bigrams."""
 
     def __init__(self, userdict: Path | None = None, synonyms: Path | None = None) -> None:
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)  # it logs its cache loading at DEBUG to stderr
-        self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
+        self._jieba = _tokenizer()
         self.canonical: dict[str, str] = {}
         if synonyms and synonyms.is_file():
             for line in synonyms.read_text(encoding="utf-8").splitlines():
@@ -78,7 +76,10 @@ class Analyzer:
         for word in [*self.canonical, *self.canonical.values()]:
             if len(word) > 1:
                 self._jieba.add_word(word, 2000)
-        self._freq = self._jieba.FREQ
+        # Whether a string is a dictionary word (for search-mode sub-words).
+        self._is_word: Callable[[str], Any] = (
+            self._jieba.get_freq if hasattr(self._jieba, "get_freq") else self._jieba.FREQ.get
+        )
         self._lock = threading.Lock()
         # A message is analysed by the intent model, the knowledge base and the chit-chat
         # check; segment it once. Index builds call terms() directly and bypass this.
@@ -113,30 +114,43 @@ class Analyzer:
         """
         norm = text if normalised else normalise(text)
         weights: dict[str, float] = defaultdict(float)
-        if not words:
-            chars = [c for c in norm if "\u4e00" <= c <= "\u9fff" or c.isalnum()]
-            for a, b in zip(chars, chars[1:], strict=False):
-                weights["b:" + a + b] += BIGRAM_WEIGHT
-            return weights
-        tokens = self._tokens(norm[:1000])
-        freq = self._freq
-        for token in tokens:
-            token = token.strip()
-            if not token or token in STOPWORDS or not _HAN_OR_WORD.search(token):
-                continue
-            weights["w:" + token] += 1.0
-            # jieba's search mode: the dictionary words inside a long word count too.
-            n = len(token)
-            if n > 2:
-                for size in (2, 3):
-                    for k in range(n - size + 1):
-                        part = token[k : k + size]
-                        if part != token and freq.get(part):
-                            weights["w:" + self.canonical.get(part, part)] += 1.0
-        chars = [c for c in "".join(tokens) if "\u4e00" <= c <= "\u9fff" or c.isalnum()]
-        for a, b in zip(chars, chars[1:], strict=False):
-            weights["b:" + a + b] += BIGRAM_WEIGHT
+        if words:
+            tokens = self._tokens(norm[:1000])
+            is_word = self._is_word
+            canonical = self.canonical
+            for token in tokens:
+                # Word-ish tokens only: Han characters, letters or digits, not stopwords.
+                if token in STOPWORDS or not ("\u4e00" <= token[0] <= "\u9fff" or token.isalnum()):
+                    continue
+                weights["w:" + token] += 1.0
+                # jieba's search mode: the dictionary words inside a long word count too.
+                n = len(token)
+                if n > 2:
+                    for size in (2, 3):
+                        for k in range(n - size + 1):
+                            part = token[k : k + size]
+                            if part != token and is_word(part):
+                                weights["w:" + canonical.get(part, part)] += 1.0
+            norm = "".join(tokens)  # folded synonyms fold the bigrams too
+        chars = "".join(c for c in norm if "\u4e00" <= c <= "\u9fff" or c.isalnum())
+        for k in range(len(chars) - 1):
+            weights["b:" + chars[k : k + 2]] += BIGRAM_WEIGHT
         return weights
+
+
+def _tokenizer() -> Any:
+    """jieba's segmenter: the C++ implementation (jieba_fast_dat, same dictionary and
+    algorithm, about ten times faster and 60 MB lighter per process) when installed, else
+    the pure-Python jieba."""
+    try:
+        import jieba_fast_dat as jieba_impl
+    except ImportError:  # pragma: no cover - the pinned requirements include it
+        import jieba as jieba_impl
+
+        jieba_impl.setLogLevel(logging.WARNING)  # it logs its cache loading at DEBUG
+    tokenizer = jieba_impl.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
 
 
 _shared: dict[tuple[str, str, float, float], Analyzer] = {}
@@ -199,6 +213,7 @@ class Index:
     contents: Postings
     n_question_docs: int
     unseen_idf: float = 0.0
+    common_idf: float = 0.0  # the IDF of a term in a quarter of the entries
 
     @property
     def size(self) -> int:
@@ -295,9 +310,11 @@ def build_index(
     q_tid, c_tid = inverse[: len(q_hash)], inverse[len(q_hash) :]
     n_terms = len(terms)
     # Document frequency over entries (not documents), so many paraphrases are no bias.
-    pairs = np.unique(
-        np.concatenate([q_tid * max(1, n) + q_entry[q_doc], c_tid * max(1, n) + c_doc])
-    )
+    pairs = np.sort(np.concatenate([q_tid * max(1, n) + q_entry[q_doc], c_tid * max(1, n) + c_doc]))
+    # Distinct (term, entry) pairs by sort-and-compare: numpy's hash-based unique is
+    # several times slower on millions of 64-bit keys.
+    if len(pairs):
+        pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
     df = np.bincount(pairs // max(1, n), minlength=n_terms).astype(np.float64)
     idf = np.log1p((max(1, n) - df + 0.5) / (df + 0.5))
 
@@ -321,6 +338,7 @@ def build_index(
         contents=postings(c_doc, c_tid, c_count, n),
         n_question_docs=n_question_docs,
         unseen_idf=math.log(1.0 + (max(1, n) + 0.5) / 0.5),
+        common_idf=math.log(1.0 + (0.75 * max(1, n) + 0.5) / (0.25 * max(1, n) + 0.5)),
     )
     _release_freed_memory()
     return index
@@ -357,8 +375,12 @@ def search(index: Index, analyzer: Analyzer, text: str, k: int = 5) -> list[Cand
     norm = float(np.sqrt((weights * weights).sum())) or 1.0
     q_scores = np.zeros(index.n_question_docs, dtype=np.float32)
     c_scores = np.zeros(index.size, dtype=np.float32)
+    # In a large base the commonest terms (in over a quarter of the entries) have the longest
+    # postings and the smallest weights: skip them when scoring; they still count in the
+    # query's length above, so scores stay comparable.
+    floor = index.common_idf if index.size >= LARGE_BASE else -1.0
     for pos, weight in zip(positions.tolist(), (weights / norm).tolist(), strict=True):
-        if pos < 0 or weight <= 0:
+        if pos < 0 or weight <= 0 or index.idf[pos] < floor:
             continue
         index.questions.add_into(q_scores, pos, weight)
         index.contents.add_into(c_scores, pos, weight)
