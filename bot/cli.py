@@ -50,6 +50,8 @@ def init_command() -> None:
 
     for line in seed.load_all():
         click.echo(line)
+    # Fit the intent model now (a subprocess, cached in instance/), not in the first worker.
+    current_app.extensions["nlu"].model.ensure_ready()
     click.echo("database ready")
 
 
