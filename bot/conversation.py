@@ -230,6 +230,9 @@ class Dispatcher:
                 return self._run(owner, turn, outcome, 1.0)
             # Anything but a number moves on: the offered choices no longer apply.
             turn.state.choices, turn.state.choice_kind = [], None
+        if turn.text.isdigit() and not (self.forms and self.forms.active(turn.state)):
+            # A bare number with no list on offer (the list expired, or was never shown).
+            return Reply("replies/common/number_without_choices.txt")
         if self.extract is not None:
             turn.entities.update(self.extract(raw, today=turn.now.date()))
         if self.forms is not None and self.forms.active(turn.state):
