@@ -409,30 +409,12 @@ def pick(options: list[Choice], text: str) -> Choice | None:
     return None
 
 
-_CN_DIGITS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
-_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩"
-
-
 def _number(text: str) -> int | None:
-    m = re.fullmatch(r"(?:选|第)?\s*(\d{1,2}|[一二两三四五六七八九十])\s*(?:个|项|期|号|条)?", text)
-    if m:
-        token = m.group(1)
-        return int(token) if token.isdigit() else _CN_DIGITS[token]
-    if len(text) == 1 and text in _CIRCLED:
-        return _CIRCLED.index(text) + 1
-    return None
+    """A picked number: "2", "第二个", "选3", "②" (the entity extractor reads these)."""
+    from bot.entities import extract
+
+    value = extract(text).get("number")
+    return int(value) if isinstance(value, int) else None
 
 
 _EDIT = re.compile(r"^(?:我要|我想|帮我)?(?:改|修改|更改|更正|换)(?:一下)?(?:我的)?(.+)$")

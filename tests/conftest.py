@@ -166,3 +166,21 @@ class WeChat:
 @pytest.fixture
 def wechat(client) -> WeChat:
     return WeChat(client)
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve ``app`` over real HTTP on a free port (for browser tests); yields the base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
