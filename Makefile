@@ -28,9 +28,12 @@ test: $(STAMP)
 test-pg: $(STAMP)
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(PY) -m pytest -q
 
-## Throughput and latency benchmark (gunicorn + wrk); prints a table.
+## Benchmarks: the webhook under gunicorn + wrk against a bare echo webhook, then the
+## knowledge base on a synthetic 10,000-entry base. Needs wrk (apt-get install wrk).
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: sudo apt-get install -y wrk"; exit 1; }
 	$(PY) -m bench.run
+	$(PY) -m bench.kb_bench
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
