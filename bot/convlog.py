@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -155,8 +156,6 @@ class Flusher:
         self._stop.set()
 
     def ensure_started(self, app: Flask) -> None:
-        import os
-
         if self._pid == os.getpid():
             return
         with self._lock:
@@ -170,6 +169,11 @@ class Flusher:
         interval = float(app.config["CONVLOG_FLUSH_SECONDS"])
         batch = int(app.config["CONVLOG_BATCH"])
         threshold = int(app.config["CONVLOG_BACKSTOP"]) if self.backstop else 0
+        try:
+            # The log can wait; replies cannot. On Linux a thread has its own nice value.
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
         if self.backstop:
             interval *= 5
         while not self._stop.wait(interval):
