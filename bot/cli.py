@@ -90,9 +90,18 @@ def chat_command(user: str, from_stdin: bool, aes: bool) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst: bool) -> None:
     """Run a background-job worker (RQ) on the app's queue."""
+    import os
+
     from rq import Worker
 
+    from bot.extensions import db
+
     queue = current_app.extensions["rq"]
+    # RQ forks a work horse per job while the log writer thread keeps using the pool: a
+    # child must never reuse the parent's database connections (PostgreSQL then sees two
+    # processes talking over one socket).
+    engine = db.engine
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     # The worker first: it raises the connection pool's read timeout for its blocking
     # dequeue, which only applies to connections opened afterwards (the chores thread's).
     worker = Worker([queue], connection=queue.connection)

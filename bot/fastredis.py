@@ -10,6 +10,7 @@ handle an outage exactly as they do with redis-py. Everything else keeps using r
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import threading
 from typing import Any
@@ -75,6 +76,10 @@ class ScriptClient:
 
     def call(self, script: Script, keys: list[str], args: list[Any]) -> Any:
         conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) != os.getpid():
+            conn = None  # inherited through fork: the socket belongs to the parent
+        if conn is None:
+            self._local.pid = os.getpid()
         try:
             if conn is None:
                 conn = self._local.conn = self._connect()

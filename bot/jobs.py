@@ -74,9 +74,19 @@ def push_job(
     openid: str, text: str, notice: bool = False, handoff_message: int | None = None
 ) -> str:
     """Deliver ``text`` to ``openid`` now, or hold it for their next message."""
+    from rq import get_current_job
+
     from bot.push import push_text
 
     template = current_app.config.get("WECHAT_NOTICE_TEMPLATE_ID") if notice else None
+    client = current_app.extensions["redis"]
+    job = get_current_job()
+    # A retry must not send twice: once WeChat has the message, remember that for this job
+    # (the database record may still fail and be retried).
+    sent_key = f"bot:pushed:{job.id}" if job is not None else None
+    if sent_key and client.get(sent_key):
+        log.info("push to %s already delivered by an earlier attempt", openid)
+        return str(client.get(sent_key))
     try:
         result = push_text(
             db.session,
@@ -86,6 +96,8 @@ def push_job(
             text,
             template_id=template or None,
         )
+        if sent_key:
+            client.set(sent_key, result, ex=24 * 3600)
         if handoff_message is not None:
             # Staff see in the console whether their reply reached the member or waits.
             from bot.models import HandoffMessage
