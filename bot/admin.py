@@ -1138,17 +1138,12 @@ def member_approve(request_id: int) -> ResponseReturnValue:
     row = _pending_request(request_id)
     if row is None:
         return back
-    # approve() binds only a free roster row; refuse rather than tell the member they are
-    # bound when their WeChat account (or the roster row) already belongs to someone else.
-    holder = members.by_openid(sql(), row.openid)
-    if holder is not None:
-        flash(f"该微信号已绑定会员“{holder.name}”，无需再审批；可直接驳回此申请。", "error")
+    try:
+        member = members.approve(sql(), row)
+    except members.ApprovalConflict as conflict:
+        sql().rollback()
+        flash(str(conflict), "error")
         return back
-    listed = members.match(sql(), row.name, row.mobile)
-    if listed is not None and listed.openid and listed.openid != row.openid:
-        flash(f"名册中的“{listed.name}”已绑定另一个微信号，请核实身份后再处理。", "error")
-        return back
-    member = members.approve(sql(), row)
     sql().flush()
     audit("members.approve", f"member_request:{row.id}", member=member.id)
     sql().commit()

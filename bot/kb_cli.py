@@ -19,6 +19,13 @@ from bot.models import KnowledgeEntry
 kb_cli = AppGroup("kb", help="The curated policy knowledge base.")
 
 
+def input_lines(argument: str | None, from_stdin: bool) -> list[str]:
+    """The items a command answers: one a line from stdin, or the single argument."""
+    if from_stdin:
+        return [line.rstrip("\n") for line in sys.stdin]
+    return [argument or ""]
+
+
 def kb() -> knowledge.KnowledgeBase:
     base: knowledge.KnowledgeBase = current_app.extensions["kb"]
     return base
@@ -45,8 +52,7 @@ def ask_json(question: str) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object a line).")
 def ask(question: str | None, from_stdin: bool, as_json: bool) -> None:
     """Answer a question as a member would be answered."""
-    questions = [line.rstrip("\n") for line in sys.stdin] if from_stdin else [question or ""]
-    for q in questions:
+    for q in input_lines(question, from_stdin):
         result = ask_json(q)
         if as_json:
             click.echo(json.dumps(result, ensure_ascii=False))

@@ -184,10 +184,10 @@ def approve(db: DBSession, request: MemberRequest) -> Member:
         name=request.name, mobile=request.mobile
     )
     holder = by_openid(db, request.openid)
-    if holder is not None and holder is not member:
-        raise ApprovalConflict("该微信号已绑定其他会员")
+    if holder is not None:
+        raise ApprovalConflict(f"该微信号已绑定会员“{holder.name}”，无需再审批；可直接驳回此申请。")
     if member.openid and member.openid != request.openid:
-        raise ApprovalConflict("名册中的该会员已绑定其他微信号")
+        raise ApprovalConflict(f"名册中的“{member.name}”已绑定另一个微信号，请核实身份后再处理。")
     if member.id is None:
         db.add(member)
     member.company = request.company or member.company or ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from bot.intent_model import LABELS
+from bot.kb_cli import input_lines
 
 nlu_cli = AppGroup("nlu", help="Understanding members: intents and entities.")
 
@@ -32,8 +32,7 @@ def parse_json(text: str) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object a line).")
 def parse_command(text: str | None, from_stdin: bool, as_json: bool) -> None:
     """Classify a message and extract its entities."""
-    lines = [line.rstrip("\n") for line in sys.stdin] if from_stdin else [text or ""]
-    for line in lines:
+    for line in input_lines(text, from_stdin):
         result = parse_json(line)
         if as_json:
             click.echo(json.dumps(result, ensure_ascii=False))

@@ -17,7 +17,7 @@ from bot import training
 from bot.extensions import db
 from bot.models import Handoff, HandoffMessage, TrainingSession
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path("/usr/bin/chromium")  # the conftest `chromium` fixture launches it
 SHOTS = Path("/tmp")
 PASSWORD = "correct-horse-42"
 
@@ -42,30 +42,22 @@ def officer(runner) -> str:
 
 
 @pytest.fixture
-def page(live_server: str):
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1366, "height": 860}, locale="zh-CN")
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            # Intranet rule: every asset is local, so nothing may leave the server.
-            outside: list[str] = []
-            page.on(
-                "request",
-                lambda r: None if r.url.startswith(live_server) else outside.append(r.url),
-            )
-            page.base = live_server  # type: ignore[attr-defined]
-            yield page
-            assert not errors, f"JavaScript errors on the page: {errors}"
-            assert not outside, f"requests outside the server: {outside}"
-        finally:
-            browser.close()
+def page(live_server: str, chromium):
+    context = chromium.new_context(viewport={"width": 1366, "height": 860}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Intranet rule: every asset is local, so nothing may leave the server.
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(live_server) else outside.append(r.url),
+    )
+    page.base = live_server  # type: ignore[attr-defined]
+    yield page
+    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not outside, f"requests outside the server: {outside}"
 
 
 def sign_in(page, name: str) -> None:

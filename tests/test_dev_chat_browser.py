@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path("/usr/bin/chromium")  # the conftest `chromium` fixture launches it
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,23 +25,15 @@ TIMEOUT_MS = 10_000
 
 
 @pytest.fixture
-def page(live_server: str):
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
-        )
-        try:
-            context = browser.new_context(viewport={"width": 420, "height": 800}, locale="zh-CN")
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(live_server + "/dev/chat")
-            yield page
-            assert not errors, f"JavaScript errors on the page: {errors}"
-        finally:
-            browser.close()
+def page(live_server: str, chromium):
+    context = chromium.new_context(viewport={"width": 420, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server + "/dev/chat")
+    yield page
+    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def bot_bubbles(page):
