@@ -9,7 +9,7 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -110,7 +110,7 @@ class Dispatcher:
             message=message,
             db=db.session,
             now=now,
-            state=replace(state, values=dict(state.values)),
+            state=state.copy(),
             org=self.org,
             kb=self.kb,
             config=self.config,
@@ -269,7 +269,7 @@ class Dispatcher:
         intent = self.registry.get(name) or self.registry.get("out_of_scope")
         assert intent is not None and intent.run is not None
         saved = turn.state
-        turn.state = replace(saved, values=dict(saved.values), choices=list(saved.choices))
+        turn.state = saved.copy()
         try:
             return intent.run(turn)
         finally:
@@ -287,7 +287,7 @@ class Dispatcher:
         outcome.intent = intent.name
         outcome.confidence = round(confidence, 3)
         assert intent.run is not None
-        outcome.handler = f"{intent.run.__module__}.{intent.run.__name__}"
+        outcome.handler = intent.handler_name
         return intent.run(turn)
 
     # -- helpers --------------------------------------------------------------------------

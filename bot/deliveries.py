@@ -17,9 +17,11 @@ from typing import Any
 import redis
 
 from bot.channel import Inbound
-from bot.fastredis import Script, ScriptClient
+from bot.fastredis import Reply, Script, ScriptClient
 
 PENDING = "\x00pending"
+# One encoder for every log line: json.dumps with options builds a new one per call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 # One round trip to start a turn. Replay: the nonce was seen with another message. Retry:
 # this message is already claimed. Otherwise claim it, try the user's lock, read the state.
@@ -50,20 +52,18 @@ if redis.call('GET', KEYS[7]) == ARGV[12] then redis.call('DEL', KEYS[7]) end
 return 1
 """
 
-# The fast path (bot.webhook._quick): claim and complete in one go, but only for a member
-# with nothing in progress; otherwise say why and let the two-step path run.
-_QUICK = """
+# The fast path (bot.webhook._quick), for a member with nothing in progress: claim the
+# message and the user, or say why not (and leave everything to the two-step path). It is
+# sent before the reply is worked out and read after, so Redis runs it meanwhile.
+_CLAIM = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
   if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'replay' end
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'retry' end
 if redis.call('EXISTS', KEYS[3], KEYS[4], KEYS[5], KEYS[6]) > 0 then return 'busy' end
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
-if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6]) end
-if ARGV[7] ~= '' then redis.call('SET', KEYS[6], ARGV[7], 'EX', ARGV[6]) end
-if ARGV[8] ~= '' then redis.call('SET', KEYS[7], ARGV[8], 'EX', ARGV[9]) end
-if ARGV[10] ~= '' then redis.call('RPUSH', KEYS[8], ARGV[10]) end
-return 'done'
+redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[6])
+return 'ok'
 """
 
 _RELEASE = """
@@ -82,6 +82,18 @@ class Begin:
     more: str | None = None
 
 
+class Claim:
+    """A fast-path claim in flight (see :meth:`Ledger.claim`)."""
+
+    def __init__(self, reply: Reply, begin: Begin) -> None:
+        self._reply = reply
+        self.begin = begin  # what the turn finishes with when the claim is granted
+
+    def granted(self) -> bool:
+        """Whether the member was free and the message and user are now ours."""
+        return bool(self._reply.result() == "ok")
+
+
 class Ledger:
     def __init__(
         self,
@@ -91,19 +103,19 @@ class Ledger:
         nonce_ttl: int,
         state_ttl: int,
         windows: dict[str, tuple[int, int]],
-        redis_url: str = "",
+        redis_url: str,
     ) -> None:
         self.r = client
         self.dedup_ttl = dedup_ttl
         self.nonce_ttl = nonce_ttl
         self.state_ttl = state_ttl
         self.windows = windows
-        # The two per-message scripts go through the lean client (see bot.fastredis); both
-        # send EVALSHA and fall back to EVAL when Redis lost its script cache.
-        fast = ScriptClient(redis_url) if redis_url else None
-        self._begin = Script(fast, _BEGIN) if fast else client.register_script(_BEGIN)
-        self._finish = Script(fast, _FINISH) if fast else client.register_script(_FINISH)
-        self._quick = Script(fast, _QUICK) if fast else client.register_script(_QUICK)
+        # The per-message scripts go through the lean client (see bot.fastredis); it sends
+        # EVALSHA and falls back to EVAL when Redis lost its script cache.
+        fast = ScriptClient(redis_url)
+        self._begin = Script(fast, _BEGIN)
+        self._finish = Script(fast, _FINISH)
+        self._claim = Script(fast, _CLAIM)
         self._release = client.register_script(_RELEASE)
 
     @staticmethod
@@ -143,51 +155,28 @@ class Ledger:
             state_raw = self.r.get(f"bot:dialogue:{user}") or ""
         return Begin("new", state_raw or None, token, bool(pending), more or None)
 
-    def quick(
-        self,
-        message: Inbound,
-        timestamp: str,
-        nonce: str,
-        *,
-        reply: str,
-        state_raw: str | None,
-        more: str,
-        log_entry: dict[str, Any],
-    ) -> str:
-        """Complete a turn in one round trip if the member has nothing in progress.
+    def claim(self, message: Inbound, timestamp: str, nonce: str) -> Claim:
+        """Start claiming the message and the user if the member has nothing in progress.
 
-        Answers "done", or "replay"/"retry"/"busy" for the two-step path to handle.
+        Sent at once and answered by :meth:`Claim.granted`, so the caller can work out the
+        reply while Redis runs the script. Granted, the turn ends with :meth:`finish` as
+        any other; refused, nothing is claimed and the two-step path takes over.
         """
         user = message.openid
         dkey = self.dedup_key(message)
-        window = window_kind(message)
-        count, ttl = self.windows[window] if window else ("", "")
-        return str(
-            self._quick(
-                keys=[
-                    f"bot:nonce:{timestamp}:{nonce}",
-                    dkey,
-                    f"bot:lock:user:{user}",
-                    f"bot:dialogue:{user}",
-                    f"bot:pending:{user}",
-                    f"bot:more:{user}",
-                    f"bot:win:{window or 'none'}:{user}",
-                    "bot:convlog",
-                ],
-                args=[
-                    dkey,
-                    self.nonce_ttl,
-                    reply,
-                    self.dedup_ttl,
-                    state_raw or "",
-                    self.state_ttl,
-                    more,
-                    count,
-                    ttl,
-                    json.dumps(log_entry, ensure_ascii=False),
-                ],
-            )
+        token = secrets.token_hex(8)
+        reply = self._claim.send(
+            keys=[
+                f"bot:nonce:{timestamp}:{nonce}",
+                dkey,
+                f"bot:lock:user:{user}",
+                f"bot:dialogue:{user}",
+                f"bot:pending:{user}",
+                f"bot:more:{user}",
+            ],
+            args=[dkey, self.nonce_ttl, PENDING, self.dedup_ttl, token, LOCK_MS],
         )
+        return Claim(reply, Begin("new", None, token))
 
     def stored_reply(self, message: Inbound, wait: float) -> str | None:
         """A retry's answer: the first delivery's reply, waiting up to ``wait`` seconds for it."""
@@ -211,8 +200,13 @@ class Ledger:
         log_entry: dict[str, Any] | None,
         more: str | None,
         clear_pending: bool = False,
+        wait: bool = True,
     ) -> None:
-        """Store the reply for retries, write the state, release the lock, log: one round trip."""
+        """Store the reply for retries, write the state, release the lock, log: one round trip.
+
+        With ``wait=False`` the script is posted and its answer read with a later command
+        (a failure is logged then): for turns whose reply is already decided.
+        """
         user = message.openid
         if state_raw is None:
             state_op = "del" if begin.state_raw is not None else "keep"
@@ -224,7 +218,8 @@ class Ledger:
             more_op = "set" if more else "del"
         window = window_kind(message)
         count, ttl = self.windows[window] if window else ("", "")
-        self._finish(
+        run = self._finish if wait else self._finish.post
+        run(
             keys=[
                 self.dedup_key(message),
                 f"bot:dialogue:{user}",
@@ -245,7 +240,7 @@ class Ledger:
                 "1" if clear_pending else "0",
                 count,
                 ttl,
-                json.dumps(log_entry, ensure_ascii=False) if log_entry is not None else "",
+                _JSON.encode(log_entry) if log_entry is not None else "",
                 begin.lock_token or "",
             ],
         )

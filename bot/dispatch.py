@@ -91,6 +91,7 @@ class Intent:
         # in the request thread instead of handing it to the pool that guards the budget.
         self.light = light
         self.run: HandlerFn | None = None
+        self.handler_name = ""
         self.forms: list[Any] = []
         self._frozen = False
 
@@ -124,6 +125,7 @@ class Intent:
             self.run = start
         if self.run is None:
             raise RuntimeError(f"intent {self.name!r} has no handler")
+        self.handler_name = f"{self.run.__module__}.{self.run.__name__}"  # for the log
         for form in self.forms:
             if form.submit is None:
                 raise RuntimeError(f"form {form.name!r} has no submit action (@form.on_submit)")

@@ -1,23 +1,96 @@
-"""A minimal Redis connection for the webhook's two scripts per message.
+"""A minimal Redis connection for the webhook's per-message scripts.
 
 redis-py spends about 120 µs of Python per call on connection-pool bookkeeping, command
-packing and instrumentation; the webhook makes two calls per message, which was a fifth of
-its CPU. This sends ``EVALSHA`` over one socket per thread with hiredis packing and parsing
-(about 25 µs). Errors surface as ``redis.ConnectionError``/``redis.ResponseError``, so callers
-handle an outage exactly as they do with redis-py. Everything else keeps using redis-py.
+packing and instrumentation. This sends ``EVALSHA`` over one socket per thread with hiredis
+packing and parsing (about 25 µs). Errors surface as ``redis.ConnectionError``/
+``redis.ResponseError``, so callers handle an outage exactly as they do with redis-py.
+Everything else keeps using redis-py.
+
+Commands may be *sent* before their answer is needed (:meth:`ScriptClient.send`) or *posted*
+with no one waiting for the answer (:meth:`ScriptClient.post`). Redis answers each
+connection in order, so the answers are read back in order, whenever someone first needs one;
+an answer that is already in the socket buffer by then costs no wait. That is what lets the
+webhook do its work while Redis does its own, instead of sleeping through every round trip.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 import threading
+from collections import deque
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import hiredis
 import redis
+
+log = logging.getLogger(__name__)
+
+
+class _Connection:
+    """One socket, its reply parser, and the answers still to be read from it, in order."""
+
+    __slots__ = ("sock", "reader", "pid", "waiting")
+
+    def __init__(self, sock: socket.socket, reader: hiredis.Reader) -> None:
+        self.sock = sock
+        self.reader = reader
+        self.pid = os.getpid()
+        # A Reply per command sent whose answer is not read yet (None: a posted command).
+        self.waiting: deque[Reply | None] = deque()
+
+
+class Reply:
+    """The answer to a sent command, read from the socket when first asked for."""
+
+    __slots__ = ("_client", "_conn", "_script", "_keys", "_args", "_ready", "_value")
+
+    def __init__(
+        self,
+        client: ScriptClient | None,
+        conn: _Connection | None,
+        script: Script | None,
+        keys: list[str],
+        args: list[Any],
+    ) -> None:
+        self._client = client
+        self._conn = conn
+        self._script = script
+        self._keys = keys
+        self._args = args
+        self._ready = False
+        self._value: Any = None
+
+    @classmethod
+    def settled(cls, value: Any) -> Reply:
+        reply = cls(None, None, None, [], [])
+        reply._set(value)
+        return reply
+
+    def _set(self, value: Any) -> None:
+        self._value = value
+        self._ready = True
+
+    def result(self) -> Any:
+        if not self._ready:
+            assert self._client is not None and self._conn is not None
+            self._client._read_until(self._conn, self)
+        value = self._value
+        if isinstance(value, Exception) and not isinstance(value, hiredis.ReplyError):
+            raise value
+        if isinstance(value, hiredis.ReplyError) and str(value).startswith("NOSCRIPT"):
+            # Redis restarted and lost its script cache: send the source this once.
+            assert self._client is not None and self._script is not None
+            value = self._client._send(
+                self._script, ("EVAL", self._script.source), self._keys, self._args
+            ).result()
+            self._set(value)
+        if isinstance(value, hiredis.ReplyError):
+            raise redis.ResponseError(str(value))
+        return value
 
 
 class ScriptClient:
@@ -40,7 +113,47 @@ class ScriptClient:
         self.timeout = timeout
         self._local = threading.local()
 
-    def _connect(self) -> tuple[socket.socket, hiredis.Reader]:
+    # -- the three ways to run a script ---------------------------------------------------
+    def call(self, script: Script, keys: list[str], args: list[Any]) -> Any:
+        """Run and wait for the answer."""
+        return self.send(script, keys, args).result()
+
+    def send(self, script: Script, keys: list[str], args: list[Any]) -> Reply:
+        """Send now; read the answer when :meth:`Reply.result` is called."""
+        return self._send(script, ("EVALSHA", script.sha), keys, args)
+
+    def post(self, script: Script, keys: list[str], args: list[Any]) -> None:
+        """Send and do not wait: the answer is read (and a failure logged) with a later one.
+
+        The source goes with it (EVAL): a NOSCRIPT answer would come too late to resend.
+        """
+        conn = self._connection()
+        self._write(conn, ("EVAL", script.source, len(keys), *keys, *args))
+        conn.waiting.append(None)
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _send(
+        self, script: Script, head: tuple[str, str], keys: list[str], args: list[Any]
+    ) -> Reply:
+        conn = self._connection()
+        self._write(conn, (*head, len(keys), *keys, *args))
+        reply = Reply(self, conn, script, keys, args)
+        conn.waiting.append(reply)
+        return reply
+
+    def _connection(self) -> _Connection:
+        conn: _Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and conn.pid == os.getpid():
+            return conn
+        # None yet, or inherited through fork (the socket belongs to the parent).
+        try:
+            conn = self._local.conn = self._connect()
+        except (OSError, ConnectionError) as exc:
+            self._local.conn = None
+            raise redis.ConnectionError(f"Redis unavailable: {exc}") from None
+        return conn
+
+    def _connect(self) -> _Connection:
         if self.scheme == "unix":
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         else:
@@ -49,56 +162,77 @@ class ScriptClient:
         sock.settimeout(min(self.timeout, 0.5))
         sock.connect(self.address)
         sock.settimeout(self.timeout)
-        reader = hiredis.Reader(encoding="utf-8")
-        conn = (sock, reader)
+        conn = _Connection(sock, hiredis.Reader(encoding="utf-8"))
+        setup: list[tuple[Any, ...]] = []
         if self.password:
-            auth = (
+            setup.append(
                 ("AUTH", self.username, self.password) if self.username else ("AUTH", self.password)
             )
-            self._roundtrip(conn, auth)
         if self.db:
-            self._roundtrip(conn, ("SELECT", self.db))
+            setup.append(("SELECT", self.db))
+        for command in setup:
+            sock.sendall(hiredis.pack_command(command))
+            answer = self._read_one(conn)
+            if isinstance(answer, hiredis.ReplyError):
+                sock.close()
+                raise ConnectionError(str(answer))
         return conn
 
-    def _roundtrip(
-        self, conn: tuple[socket.socket, hiredis.Reader], command: tuple[Any, ...]
-    ) -> Any:
-        sock, reader = conn
-        sock.sendall(hiredis.pack_command(command))
+    def _write(self, conn: _Connection, command: tuple[Any, ...]) -> None:
+        try:
+            conn.sock.sendall(hiredis.pack_command(command))
+        except OSError as exc:
+            self._fail(conn, exc)
+
+    def _read_one(self, conn: _Connection) -> Any:
         while True:
-            reply = reader.gets()
-            if reply is not False:
-                return reply
-            chunk = sock.recv(65536)
+            answer = conn.reader.gets()
+            if answer is not False:
+                return answer
+            chunk = conn.sock.recv(65536)
             if not chunk:
                 raise ConnectionError("Redis closed the connection")
-            reader.feed(chunk)
+            conn.reader.feed(chunk)
 
-    def call(self, script: Script, keys: list[str], args: list[Any]) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and getattr(self._local, "pid", None) != os.getpid():
-            conn = None  # inherited through fork: the socket belongs to the parent
-        if conn is None:
-            self._local.pid = os.getpid()
+    def _read_until(self, conn: _Connection, target: Reply) -> None:
+        """Read answers in order up to ``target``'s; log failed posted commands on the way."""
         try:
-            if conn is None:
-                conn = self._local.conn = self._connect()
-            reply = self._roundtrip(conn, ("EVALSHA", script.sha, len(keys), *keys, *args))
-            if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT"):
-                reply = self._roundtrip(conn, ("EVAL", script.source, len(keys), *keys, *args))
+            while conn.waiting:
+                reply = conn.waiting.popleft()
+                answer = self._read_one(conn)
+                if reply is None:
+                    if isinstance(answer, hiredis.ReplyError):
+                        log.error("a deferred Redis write failed: %s", answer)
+                    continue
+                reply._set(answer)
+                if reply is target:
+                    return
         except (OSError, ConnectionError) as exc:
-            self.close()
-            raise redis.ConnectionError(f"Redis unavailable: {exc}") from None
-        if isinstance(reply, hiredis.ReplyError):
-            raise redis.ResponseError(str(reply))
-        return reply
+            self._fail(conn, exc)
+        if not target._ready:  # not sent on this connection any more (closed after a failure)
+            target._set(redis.ConnectionError("Redis connection was reset"))
+
+    def _fail(self, conn: _Connection, exc: BaseException) -> None:
+        """Drop the connection; every answer still owed on it becomes the error."""
+        error = redis.ConnectionError(f"Redis unavailable: {exc}")
+        for reply in conn.waiting:
+            if reply is not None:
+                reply._set(error)
+        conn.waiting.clear()
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+        try:
+            conn.sock.close()
+        except OSError:
+            pass
+        raise error from None
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
+        conn: _Connection | None = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None:
             try:
-                conn[0].close()
+                conn.sock.close()
             except OSError:
                 pass
 
@@ -111,3 +245,9 @@ class Script:
 
     def __call__(self, keys: list[str], args: list[Any]) -> Any:
         return self.client.call(self, keys, args)
+
+    def send(self, keys: list[str], args: list[Any]) -> Reply:
+        return self.client.send(self, keys, args)
+
+    def post(self, keys: list[str], args: list[Any]) -> None:
+        self.client.post(self, keys, args)

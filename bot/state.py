@@ -46,6 +46,19 @@ class DialogueState:
         except (ValueError, TypeError):
             return cls()
 
+    def copy(self) -> DialogueState:
+        """A copy a handler may change freely (its dict and lists are its own).
+
+        Faster than ``dataclasses.replace``, which re-runs ``__init__``: this is made for
+        every message.
+        """
+        twin = object.__new__(DialogueState)
+        twin.__dict__.update(self.__dict__)
+        twin.values = dict(self.values)
+        twin.history = list(self.history)
+        twin.choices = list(self.choices)
+        return twin
+
     @property
     def is_idle(self) -> bool:
         return self == DialogueState()

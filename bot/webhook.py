@@ -15,7 +15,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from typing import Any
 
 import redis
@@ -145,27 +145,38 @@ def _quick(rt: Runtime, message: Inbound, timestamp: str, nonce: str, started: f
     """The fast path for the most common message: small talk or a question from a member
     with no conversation in progress.
 
-    The reply is worked out first, as if the member had no state; then one script checks
-    that they indeed have none (no state, lock, held reply or rest of a long answer) and
-    stores it all: one Redis round trip instead of two. Light intents have no side effects
-    besides what that script writes, so a discarded guess costs only CPU. Returns None when
-    the normal path must run (state, replay or a retry in progress are left to it).
+    The claim (no state, lock, held reply or rest of a long answer? then the message and
+    the user are ours) goes to Redis first; the reply is worked out, as for a blank state,
+    while Redis runs it; the finish is posted without waiting. So the worker rarely sleeps
+    on Redis. Light intents have no side effects besides what the scripts write, so a
+    refused claim costs only CPU. Returns None when the normal path must run (state,
+    replay or a retry in progress are left to it).
     """
     blank = DialogueState()
     if not rt.dispatcher.is_light(message, blank, has_pending=False):
         return None
-    outcome = rt.dispatcher.handle(message, blank)
-    xml = rt.channel.text_reply_xml(message, outcome.reply) if outcome.reply else SUCCESS
-    verdict = rt.ledger.quick(
+    claim = rt.ledger.claim(message, timestamp, nonce)
+    try:
+        outcome = rt.dispatcher.handle(message, blank)
+        xml = rt.channel.text_reply_xml(message, outcome.reply) if outcome.reply else SUCCESS
+        entry = _log_entry(message, outcome, started, "passive")
+    except BaseException:
+        with suppress(redis.RedisError):
+            if claim.granted():
+                rt.ledger.abandon(message, claim.begin)
+        raise
+    if not claim.granted():
+        return None
+    rt.ledger.finish(
         message,
-        timestamp,
-        nonce,
+        claim.begin,
         reply=xml,
         state_raw=outcome.state.to_json() if outcome.state else None,
-        more=outcome.more or "",
-        log_entry=_log_entry(message, outcome, started, "passive"),
+        log_entry=entry,
+        more=outcome.more,
+        wait=False,
     )
-    return xml if verdict == "done" else None
+    return xml
 
 
 def _turn(
