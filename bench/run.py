@@ -19,6 +19,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -112,6 +113,7 @@ class Result:
     failure: str = ""  # why the scenario was not measured (its sanity check failed)
     ratio: float | None = None
     cpu_ratio: float | None = None  # the same ratio predicted from CPU per message
+    round_ratios: list[float] = field(default_factory=list)  # each round's, with --rounds
     goals: dict[str, bool] = field(default_factory=dict)
 
     @property
@@ -535,9 +537,50 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="before each scenario, wait up to this long for other processes to go idle",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every scenario this many times, interleaved; report medians",
+    )
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "out" / "results.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     return parser.parse_args(argv)
+
+
+def combine(runs: list[Result]) -> Result:
+    """One scenario's rounds as one row: medians of the rates and latencies, sums of the
+    errors, the worst of the noise."""
+    first = runs[0]
+    if len(runs) == 1:
+        return first
+    measured = [r for r in runs if not r.failure]
+    if len(measured) < len(runs):
+        failed = next(r for r in runs if r.failure)
+        return Result(first.scenario, first.label, failure=failed.failure)
+
+    def median(name: str) -> float:
+        return float(statistics.median(getattr(r, name) for r in measured))
+
+    merged = Result(first.scenario, first.label, sample_reply=first.sample_reply)
+    for name in (
+        "rps", "p50_ms", "p99_ms", "worker_cpu_us_per_msg", "redis_cpu_us_per_msg",
+        "wrk_cpu_us_per_msg",
+    ):  # fmt: skip
+        setattr(merged, name, median(name))
+    for name in ("requests", "non_2xx", "bad_status", "bad_body", "server_errors", "repeats"):
+        setattr(merged, name, sum(getattr(r, name) for r in measured))
+    merged.generated = min(r.generated for r in measured)
+    merged.socket_errors = {
+        kind: sum(r.socket_errors.get(kind, 0) for r in measured)
+        for kind in {k for r in measured for k in r.socket_errors}
+    }
+    merged.server_error_sample = next(
+        (r.server_error_sample for r in measured if r.server_errors), ""
+    )
+    merged.other_cpu_percent = max(r.other_cpu_percent for r in measured)
+    merged.workers_restarted = any(r.workers_restarted for r in measured)
+    return merged
 
 
 def planned_count(rate: float, seconds: float, override: int) -> int:
@@ -632,11 +675,11 @@ def _run(
     redis_pid = procs.redis.process.pid if procs.redis and procs.redis.process else None
 
     msg_base = int(time.time()) * 10**6  # unique MsgIds across runs on the same Redis
-    results: list[Result] = []
     ceiling = 0.0  # the echo webhook's best rate so far: sizes the request files
-    for index, scenario in enumerate(scenarios):
+
+    def measure(scenario: Scenario, index: int) -> Result:
+        nonlocal ceiling
         result = Result(scenario.key, scenario.label)
-        results.append(result)
         # Checked right before its load, so a scenario that breaks a worker (a hung
         # thread, say) cannot spoil the ones measured before it.
         url = urls[scenario.target]
@@ -645,7 +688,7 @@ def _run(
         except (AssertionError, requests.RequestException) as exc:
             result.failure = f"sanity check failed: {exc}"
             print(f"bench: {scenario.key}: {result.failure}; not measured", flush=True)
-            continue
+            return result
         print(f"bench: {scenario.key}: sanity 200 → {result.sample_reply[:50]!r}", flush=True)
         rate_guess = ceiling or 6000.0
         warm = planned_count(rate_guess, args.warmup, 0) if args.warmup > 0 else 0
@@ -710,6 +753,18 @@ def _run(
             flush=True,
         )
 
+        return result
+
+    # Rounds: every scenario once per round, in order, so each bot figure has an echo figure
+    # measured a minute apart; the machine's speed drifts more than that over a whole run.
+    rounds: list[list[Result]] = []
+    for round_no in range(args.rounds):
+        if args.rounds > 1:
+            print(f"bench: round {round_no + 1} of {args.rounds}", flush=True)
+        rounds.append(
+            [measure(sc, round_no * len(scenarios) + i) for i, sc in enumerate(scenarios)]
+        )
+    results = [combine([r[i] for r in rounds]) for i in range(len(scenarios))]
     by_key = {r.scenario: r for r in results}
     for scenario, result in zip(scenarios, results, strict=True):
         if scenario.target != "bot":
@@ -719,8 +774,15 @@ def _run(
             continue
         base = by_key.get(scenario.baseline or "")
         if base is not None and base.rps:
-            result.ratio = result.rps / base.rps
-            result.cpu_ratio = base.cpu_per_msg / result.cpu_per_msg
+            # Each round's bot figure against the echo measured in the same round; the
+            # median of those ratios (one round: simply the ratio).
+            i, j = scenarios.index(scenario), [s.key for s in scenarios].index(base.scenario)
+            pairs = [(r[i], r[j]) for r in rounds if r[i].rps and r[j].rps]
+            result.round_ratios = [bot.rps / echo.rps for bot, echo in pairs]
+            result.ratio = statistics.median(result.round_ratios)
+            result.cpu_ratio = statistics.median(
+                echo.cpu_per_msg / bot.cpu_per_msg for bot, echo in pairs
+            )
             assert scenario.goal_ratio is not None
             result.goals[f"≥{scenario.goal_ratio:.0%} of echo"] = (
                 result.ratio >= scenario.goal_ratio
@@ -808,6 +870,11 @@ def print_report(
         "others: CPU used during the run by processes the benchmark did not start "
         "(100% = one core)."
     )
+    if args.rounds > 1:
+        print(f"{args.rounds} rounds: medians; % echo is the median of each round's ratio:")
+        for r in results:
+            if len(r.round_ratios) > 1:
+                print(f"  {r.scenario:<10} " + "  ".join(f"{x:.0%}" for x in r.round_ratios))
     busy = [r for r in results if not r.failure and r.other_cpu_percent > BUSY_PERCENT]
     if busy:
         print(

@@ -9,6 +9,7 @@ draining at once never write a line twice.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -43,6 +44,12 @@ def mask_phones(text: str) -> str:
     return _LANDLINE.sub(r"\1****\3", text)
 
 
+@functools.lru_cache(maxsize=512)
+def _mask_reply(text: str) -> str:
+    # Replies repeat (templates, knowledge answers with the office phone): mask each once.
+    return mask_phones(text)
+
+
 def entry(
     *,
     openid: str,
@@ -62,7 +69,7 @@ def entry(
         "text": mask_phones(text[:2000]),
         # The start of the reply is enough to see what the member got (the full text is a
         # template or a knowledge entry, both kept elsewhere).
-        "reply": mask_phones(reply[:LOGGED_REPLY_CHARS]),
+        "reply": _mask_reply(reply[:LOGGED_REPLY_CHARS]),
         "intent": intent,
         "confidence": confidence,
         "handler": handler,

@@ -112,7 +112,7 @@ class Ledger:
         self.windows = windows
         # The per-message scripts go through the lean client (see bot.fastredis); it sends
         # EVALSHA and falls back to EVAL when Redis lost its script cache.
-        fast = ScriptClient(redis_url)
+        fast = self._fast = ScriptClient(redis_url)
         self._begin = Script(fast, _BEGIN)
         self._finish = Script(fast, _FINISH)
         self._claim = Script(fast, _CLAIM)
@@ -178,6 +178,40 @@ class Ledger:
         )
         return Claim(reply, Begin("new", None, token))
 
+    def complete(
+        self,
+        message: Inbound,
+        claim: Claim,
+        *,
+        reply: str,
+        state_raw: str | None,
+        more: str,
+        log_entry: dict[str, Any],
+    ) -> None:
+        """End a granted fast-path turn: the stored reply, the state, the rest of a long
+        answer, the push window, the log line, and the lock, in one write that nobody waits
+        for (a failure is logged with the next command's answer).
+
+        Plain commands rather than a script (Redis spends ~12 µs setting up each script
+        call). The lock is deleted without comparing its token: it was taken by this turn's
+        claim a moment ago and lives 15 s.
+        """
+        user = message.openid
+        commands: list[tuple[Any, ...]] = [
+            ("SET", self.dedup_key(message), reply, "EX", self.dedup_ttl)
+        ]
+        if state_raw:
+            commands.append(("SET", f"bot:dialogue:{user}", state_raw, "EX", self.state_ttl))
+        if more:
+            commands.append(("SET", f"bot:more:{user}", more, "EX", self.state_ttl))
+        window = window_kind(message)
+        if window:
+            count, ttl = self.windows[window]
+            commands.append(("SET", f"bot:win:{window}:{user}", count, "EX", ttl))
+        commands.append(("RPUSH", "bot:convlog", _JSON.encode(log_entry)))
+        commands.append(("DEL", f"bot:lock:user:{user}"))
+        self._fast.post(commands)
+
     def stored_reply(self, message: Inbound, wait: float) -> str | None:
         """A retry's answer: the first delivery's reply, waiting up to ``wait`` seconds for it."""
         dkey = self.dedup_key(message)
@@ -200,13 +234,8 @@ class Ledger:
         log_entry: dict[str, Any] | None,
         more: str | None,
         clear_pending: bool = False,
-        wait: bool = True,
     ) -> None:
-        """Store the reply for retries, write the state, release the lock, log: one round trip.
-
-        With ``wait=False`` the script is posted and its answer read with a later command
-        (a failure is logged then): for turns whose reply is already decided.
-        """
+        """Store the reply for retries, write the state, release the lock, log: one round trip."""
         user = message.openid
         if state_raw is None:
             state_op = "del" if begin.state_raw is not None else "keep"
@@ -218,8 +247,7 @@ class Ledger:
             more_op = "set" if more else "del"
         window = window_kind(message)
         count, ttl = self.windows[window] if window else ("", "")
-        run = self._finish if wait else self._finish.post
-        run(
+        self._finish(
             keys=[
                 self.dedup_key(message),
                 f"bot:dialogue:{user}",

@@ -6,11 +6,12 @@ packing and parsing (about 25 µs). Errors surface as ``redis.ConnectionError``/
 ``redis.ResponseError``, so callers handle an outage exactly as they do with redis-py.
 Everything else keeps using redis-py.
 
-Commands may be *sent* before their answer is needed (:meth:`ScriptClient.send`) or *posted*
-with no one waiting for the answer (:meth:`ScriptClient.post`). Redis answers each
-connection in order, so the answers are read back in order, whenever someone first needs one;
-an answer that is already in the socket buffer by then costs no wait. That is what lets the
-webhook do its work while Redis does its own, instead of sleeping through every round trip.
+A script may be *sent* before its answer is needed (:meth:`ScriptClient.send`), and plain
+commands *posted* with no one waiting for their answers (:meth:`ScriptClient.post`). Redis
+answers each connection in order, so the answers are read back in order, whenever someone
+first needs one; an answer that is already in the socket buffer by then costs no wait. That
+is what lets the webhook do its work while Redis does its own, instead of sleeping through
+every round trip.
 """
 
 from __future__ import annotations
@@ -122,14 +123,12 @@ class ScriptClient:
         """Send now; read the answer when :meth:`Reply.result` is called."""
         return self._send(script, ("EVALSHA", script.sha), keys, args)
 
-    def post(self, script: Script, keys: list[str], args: list[Any]) -> None:
-        """Send and do not wait: the answer is read (and a failure logged) with a later one.
-
-        The source goes with it (EVAL): a NOSCRIPT answer would come too late to resend.
-        """
+    def post(self, commands: list[tuple[Any, ...]]) -> None:
+        """Send plain commands in one write and do not wait: their answers are read (and a
+        failure logged) with a later command's."""
         conn = self._connection()
-        self._write(conn, ("EVAL", script.source, len(keys), *keys, *args))
-        conn.waiting.append(None)
+        self._write_all(conn, commands)
+        conn.waiting.extend([None] * len(commands))
 
     # -- plumbing -------------------------------------------------------------------------
     def _send(
@@ -179,8 +178,11 @@ class ScriptClient:
         return conn
 
     def _write(self, conn: _Connection, command: tuple[Any, ...]) -> None:
+        self._write_all(conn, [command])
+
+    def _write_all(self, conn: _Connection, commands: list[tuple[Any, ...]]) -> None:
         try:
-            conn.sock.sendall(hiredis.pack_command(command))
+            conn.sock.sendall(b"".join([hiredis.pack_command(c) for c in commands]))
         except OSError as exc:
             self._fail(conn, exc)
 
@@ -202,7 +204,7 @@ class ScriptClient:
                 answer = self._read_one(conn)
                 if reply is None:
                     if isinstance(answer, hiredis.ReplyError):
-                        log.error("a deferred Redis write failed: %s", answer)
+                        log.error("a posted Redis command failed: %s", answer)
                     continue
                 reply._set(answer)
                 if reply is target:
@@ -248,6 +250,3 @@ class Script:
 
     def send(self, keys: list[str], args: list[Any]) -> Reply:
         return self.client.send(self, keys, args)
-
-    def post(self, keys: list[str], args: list[Any]) -> None:
-        self.client.post(self, keys, args)

@@ -167,14 +167,13 @@ def _quick(rt: Runtime, message: Inbound, timestamp: str, nonce: str, started: f
         raise
     if not claim.granted():
         return None
-    rt.ledger.finish(
+    rt.ledger.complete(
         message,
-        claim.begin,
+        claim,
         reply=xml,
         state_raw=outcome.state.to_json() if outcome.state else None,
+        more=outcome.more or "",
         log_entry=entry,
-        more=outcome.more,
-        wait=False,
     )
     return xml
 
