@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import socket
+import struct
 import threading
 from collections import deque
 from typing import Any
@@ -160,7 +161,13 @@ class ScriptClient:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(min(self.timeout, 0.5))
         sock.connect(self.address)
-        sock.settimeout(self.timeout)
+        # Blocking, with the time limit kept by the kernel (SO_RCVTIMEO/SO_SNDTIMEO): a
+        # Python-level timeout makes every send and recv a poll() first, twice the system
+        # calls on the path every message takes. A kernel time-out raises OSError as well.
+        sock.settimeout(None)
+        limit = struct.pack("ll", int(self.timeout), int(self.timeout % 1 * 1_000_000))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
         conn = _Connection(sock, hiredis.Reader(encoding="utf-8"))
         setup: list[tuple[Any, ...]] = []
         if self.password:
