@@ -2,8 +2,13 @@
 
 A turn costs two Redis round trips: :meth:`Ledger.begin` (nonce, de-duplication claim,
 user lock, dialogue state, pending-reply flag) and :meth:`Ledger.finish` (stored reply,
-new state, lock release, conversation log, push window). Both are pipelines, which is what
-keeps the greeting path near the bare echo webhook's throughput.
+new state, lock release, conversation log, push window), each one Lua script.
+
+A member with nothing in progress (most messages) takes the fast path instead:
+:meth:`Ledger.claim` is sent before the reply is worked out and read after it, and
+:meth:`Ledger.complete` is posted without waiting. Redis runs them while the worker works,
+so the worker seldom sleeps on Redis; that is what keeps the greeting path near the bare
+echo webhook's throughput.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -243,3 +244,39 @@ def test_long_reply_is_cut_with_more(app, wechat):
     assert len(head.encode()) <= 2000 and head.endswith("回复“更多”查看后续")
     assert head[: -len("\n回复“更多”查看后续")].endswith("。")
     assert rest and (head.split("\n")[0] + rest).startswith(head.split("\n")[0])
+
+
+def _eventually(check, seconds: float = 2.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.01)
+    return check()
+
+
+def test_fast_path_stores_the_reply_for_retries_and_frees_the_user(app, wechat):
+    r = app.extensions["redis"]
+    xml = text_xml(wechat.openid, "你好", msg_id="880001")
+    status, first = wechat.post(xml)
+    assert status == 200 and "CDATA[text]" in first
+    # The closing write is not waited for; Redis has it a moment later.
+    assert _eventually(lambda: not r.exists(f"bot:lock:user:{wechat.openid}"))
+    stored = f"bot:dedup:m:{wechat.openid}:880001"
+    assert _eventually(lambda: (r.get(stored) or "").startswith("<xml>"))
+    status, retried = wechat.post(xml)  # WeChat's retry: same MsgId, new nonce
+    assert status == 200
+    assert xmltodict.parse(retried)["xml"]["Content"] == xmltodict.parse(first)["xml"]["Content"]
+
+
+def test_fast_path_waits_for_the_members_turn_in_progress(app, wechat):
+    r = app.extensions["redis"]
+    lock = f"bot:lock:user:{wechat.openid}"
+    r.set(lock, "another-turn", px=15000)
+    release = threading.Timer(0.3, r.delete, args=(lock,))
+    release.start()
+    started = time.monotonic()
+    reply = wechat.say("你好")
+    release.join()
+    assert time.monotonic() - started >= 0.25  # it waited for the other turn
+    assert "商会助手" in reply  # and then answered normally, not in degraded mode
