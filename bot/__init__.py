@@ -26,6 +26,9 @@ TEMPLATES_DIR = ROOT / "templates"
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build a configured app. Tests pass ``overrides``; deployments set environment variables."""
+    from bot.retrieval import cap_mmap_threshold
+
+    cap_mmap_threshold()  # before the model and the index are loaded (see its docstring)
     app = Flask(
         __name__,
         instance_path=str(ROOT / "instance"),
