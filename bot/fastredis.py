@@ -83,9 +83,13 @@ class Reply:
         value = self._value
         if isinstance(value, Exception) and not isinstance(value, hiredis.ReplyError):
             raise value
-        if isinstance(value, hiredis.ReplyError) and str(value).startswith("NOSCRIPT"):
+        if (
+            isinstance(value, hiredis.ReplyError)
+            and self._script is not None
+            and str(value).startswith("NOSCRIPT")
+        ):
             # Redis restarted and lost its script cache: send the source this once.
-            assert self._client is not None and self._script is not None
+            assert self._client is not None
             value = self._client._send(
                 self._script, ("EVAL", self._script.source), self._keys, self._args
             ).result()
@@ -123,6 +127,14 @@ class ScriptClient:
     def send(self, script: Script, keys: list[str], args: list[Any]) -> Reply:
         """Send now; read the answer when :meth:`Reply.result` is called."""
         return self._send(script, ("EVALSHA", script.sha), keys, args)
+
+    def send_commands(self, commands: list[tuple[Any, ...]]) -> list[Reply]:
+        """Send plain commands in one write; each answer is read when first asked for."""
+        conn = self._connection()
+        self._write_all(conn, commands)
+        replies = [Reply(self, conn, None, [], []) for _ in commands]
+        conn.waiting.extend(replies)
+        return replies
 
     def post(self, commands: list[tuple[Any, ...]]) -> None:
         """Send plain commands in one write and do not wait: their answers are read (and a
