@@ -867,8 +867,8 @@ def print_report(
         "cpu µs/msg: the gunicorn workers' CPU time per message (+ Redis's, for the bot).\n"
         "by cpu: % of echo predicted from the CPU per message (workers + Redis + wrk); it "
         "holds even\n  when the machine is busy, when msg/s and latency do not.\n"
-        "others: CPU used during the run by processes the benchmark did not start "
-        "(100% = one core)."
+        "others: CPU used during the run by everything else (100% = one core): the job worker\n"
+        "  writing the conversation log, and processes the benchmark did not start."
     )
     if args.rounds > 1:
         print(f"{args.rounds} rounds: medians; % echo is the median of each round's ratio:")
