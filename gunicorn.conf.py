@@ -24,6 +24,7 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signatur
     gc.collect()
     gc.freeze()
 
+
 # gunicorn's control socket lives at one path per user by default; several servers on one
 # host (make run beside the benchmark, tests) would take it from each other. We don't use it.
 control_socket_disable = True
