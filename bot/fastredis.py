@@ -22,6 +22,7 @@ import os
 import socket
 import struct
 import threading
+import time
 from collections import deque
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -32,15 +33,20 @@ import redis
 log = logging.getLogger(__name__)
 
 
+# A connection unused this long is checked (a non-blocking read) before it is used again.
+IDLE_CHECK_SECONDS = 5.0
+
+
 class _Connection:
     """One socket, its reply parser, and the answers still to be read from it, in order."""
 
-    __slots__ = ("sock", "reader", "pid", "waiting")
+    __slots__ = ("sock", "reader", "pid", "waiting", "used")
 
     def __init__(self, sock: socket.socket, reader: hiredis.Reader) -> None:
         self.sock = sock
         self.reader = reader
         self.pid = os.getpid()
+        self.used = time.monotonic()
         # A Reply per command sent whose answer is not read yet (None: a posted command).
         self.waiting: deque[Reply | None] = deque()
 
@@ -156,7 +162,13 @@ class ScriptClient:
     def _connection(self) -> _Connection:
         conn: _Connection | None = getattr(self._local, "conn", None)
         if conn is not None and conn.pid == os.getpid():
-            return conn
+            now = time.monotonic()
+            if now - conn.used < IDLE_CHECK_SECONDS or self._still_open(conn):
+                conn.used = now
+                return conn
+            # Closed by Redis while we were idle (its `timeout` setting, a restart, a
+            # proxy): start afresh rather than fail the member's message on a dead socket.
+            self._drop(conn)
         # None yet, or inherited through fork (the socket belongs to the parent).
         try:
             conn = self._local.conn = self._connect()
@@ -232,6 +244,31 @@ class ScriptClient:
             self._fail(conn, exc)
         if not target._ready:  # not sent on this connection any more (closed after a failure)
             target._set(redis.ConnectionError("Redis connection was reset"))
+
+    def _still_open(self, conn: _Connection) -> bool:
+        """Take in what has arrived (answers to posted commands) without waiting; False if
+        Redis has closed the connection."""
+        try:
+            while True:
+                chunk = conn.sock.recv(65536, socket.MSG_DONTWAIT)
+                if not chunk:
+                    return False
+                conn.reader.feed(chunk)
+        except BlockingIOError:
+            return True  # nothing more to read: open
+        except OSError:
+            return False
+
+    def _drop(self, conn: _Connection) -> None:
+        for reply in conn.waiting:
+            if reply is not None:
+                reply._set(redis.ConnectionError("Redis closed the connection"))
+        conn.waiting.clear()
+        self._local.conn = None
+        try:
+            conn.sock.close()
+        except OSError:
+            pass
 
     def _fail(self, conn: _Connection, exc: BaseException) -> None:
         """Drop the connection; every answer still owed on it becomes the error."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 import redis
@@ -76,3 +77,22 @@ def test_a_dropped_connection_fails_once_then_reconnects(
     with pytest.raises(redis.ConnectionError):
         echo([], ["lost"])
     assert echo([], ["back"]) == "back"
+
+
+def test_a_connection_redis_closed_while_idle_is_replaced_unnoticed(
+    fast: ScriptClient, redisdb: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.fastredis.IDLE_CHECK_SECONDS", 0.2)
+    echo = Script(fast, ECHO)
+    fast.post([("SET", "k", "1")])  # its answer is still unread when Redis hangs up
+    assert echo([], ["before"]) == "before"
+    fast.post([("SET", "k", "2")])
+    redisdb.config_set("timeout", 1)  # Redis closes connections idle for a second
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(redisdb.client_list(_type="normal")) > 1:
+            time.sleep(0.1)
+        assert len(redisdb.client_list(_type="normal")) == 1  # ours is gone (redisdb's stays)
+        assert echo([], ["after"]) == "after"  # a member's message would not notice
+    finally:
+        redisdb.config_set("timeout", 0)
