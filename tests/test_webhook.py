@@ -7,10 +7,12 @@ import time
 
 import pytest
 import xmltodict
+from wechatpy import parse_message
+from wechatpy.replies import TextReply
 
-from bot.channel import signature
+from bot.channel import WeChatChannel, signature, to_inbound, xml_fields
 from bot.models import Follower, OutboundMessage
-from bot.simulate import event_xml, text_xml
+from bot.simulate import event_xml, message_xml, text_xml
 from tests.conftest import TOKEN, WeChat
 
 
@@ -280,3 +282,57 @@ def test_fast_path_waits_for_the_members_turn_in_progress(app, wechat):
     release.join()
     assert time.monotonic() - started >= 0.25  # it waited for the other turn
     assert "商会助手" in reply  # and then answered normally, not in degraded mode
+
+
+_SCANCODE = (
+    "<xml><ToUserName><![CDATA[gh_a]]></ToUserName><FromUserName><![CDATA[o1]]></FromUserName>"
+    "<CreateTime>1</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+    "<Event><![CDATA[scancode_push]]></Event><EventKey><![CDATA[]]></EventKey>"
+    "<ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType><ScanResult><![CDATA[x]]></ScanResult>"
+    "</ScanCodeInfo></xml>"
+)
+_PICS = (
+    "<xml><ToUserName>gh_a</ToUserName><FromUserName>o1</FromUserName><CreateTime>1</CreateTime>"
+    "<MsgType>event</MsgType><Event>pic_sysphoto</Event><SendPicsInfo><Count>2</Count><PicList>"
+    "<item><PicMd5Sum>a</PicMd5Sum></item><item><PicMd5Sum>b</PicMd5Sum></item></PicList>"
+    "</SendPicsInfo></xml>"
+)
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        text_xml("o1", "你好 ]]> <b>"),
+        event_xml("o1", "SCAN", "7", Ticket="t"),
+        message_xml("o1", "location", Location_X=23.1, Location_Y=113.2, Scale=20, Label="广州"),
+        message_xml("o1", "voice", MediaId="m", Format="amr", Recognition="你好"),
+        message_xml("o1", "link", Title="t", Description="d", Url="https://example.org"),
+        event_xml("o1", "MASSSENDJOBFINISH", MsgID=1000001, Status="send success", TotalCount=9),
+        _SCANCODE,
+        _PICS,
+    ],
+)
+def test_fields_are_what_wechatpys_parser_reads(xml):
+    # xml_fields replaces wechatpy's parse_message for speed; it must read the same fields
+    # (nested and repeated elements included).
+    assert xml_fields(xml) == dict(parse_message(xml)._data)
+
+
+def test_follow_by_scene_keeps_the_raw_event():
+    # The one difference: wechatpy rewrites a follow through a QR code into
+    # "subscribe_scan" and strips "qrscene_"; we keep WeChat's fields as sent.
+    fields = xml_fields(event_xml("o1", "subscribe", "qrscene_chamber-7"))
+    assert (fields["Event"], fields["EventKey"]) == ("subscribe", "qrscene_chamber-7")
+
+
+def test_text_reply_is_wechatpys_layout(monkeypatch):
+    monkeypatch.setattr("bot.channel.time.time", lambda: 1_700_000_000)
+    message = to_inbound(text_xml("o-1", "hi"))
+    ours = WeChatChannel.text_reply_xml(message, "您好，<商会> & ]]>")
+    theirs = TextReply(
+        source=message.account,
+        target=message.openid,
+        content="您好，<商会> & ]]]]><![CDATA[>",
+        time=1_700_000_000,
+    ).render()
+    assert ours == theirs
