@@ -129,7 +129,8 @@ _TEXT_REPLY = (
 )
 
 
-def _cdata(value: str) -> str:
+def cdata(value: str) -> str:
+    """``value`` as a CDATA section; a "]]>" inside is split across two sections."""
     return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
@@ -201,10 +202,10 @@ class WeChatChannel:
         # of the webhook's CPU. Each value goes into CDATA with "]]>" split across two
         # sections, so no user or KB text can end a section early.
         return _TEXT_REPLY.format(
-            to=_cdata(message.openid),
-            source=_cdata(message.account),
+            to=cdata(message.openid),
+            source=cdata(message.account),
             time=int(time.time()),
-            content=_cdata(content),
+            content=cdata(content),
         )
 
     def seal(self, xml: str, args: Mapping[str, str], encrypted: bool) -> str:

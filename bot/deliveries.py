@@ -76,10 +76,13 @@ class Begin:
 class Claim:
     """A fast-path claim in flight (see :meth:`Ledger.claim`)."""
 
-    def __init__(self, ledger: Ledger, message: Inbound, answers: list[Reply], token: str):
-        self._ledger = ledger
-        self._message = message
+    def __init__(
+        self, fast: ScriptClient, answers: list[Reply], dkey: str, lock: str, token: str
+    ) -> None:
+        self._fast = fast
         self._answers = answers
+        self.dkey = dkey  # the message's and the user's keys, for the closing write
+        self.lock = lock
         self._granted: bool | None = None
         self.begin = Begin("new", None, token)  # what an abandoned turn gives back
 
@@ -93,14 +96,13 @@ class Claim:
             fresh, claimed, locked, busy = (answer.result() for answer in self._answers)
             self._granted = bool(fresh and claimed and locked and not busy)
             if not self._granted:
-                user = self._message.openid
                 undo: list[tuple[Any, ...]] = []
                 if claimed:
-                    undo.append(("DEL", self._ledger.dedup_key(self._message)))
+                    undo.append(("DEL", self.dkey))
                 if locked:  # ours: set by this claim a moment ago
-                    undo.append(("DEL", f"bot:lock:user:{user}"))
+                    undo.append(("DEL", self.lock))
                 if undo:
-                    self._ledger._fast.post(undo)
+                    self._fast.post(undo)
         return self._granted
 
 
@@ -177,16 +179,17 @@ class Ledger:
         """
         user = message.openid
         dkey = self.dedup_key(message)
+        lock = f"bot:lock:user:{user}"
         token = secrets.token_hex(8)
         answers = self._fast.send_commands(
             [
                 ("SET", f"bot:nonce:{timestamp}:{nonce}", dkey, "NX", "EX", self.nonce_ttl),
                 ("SET", dkey, PENDING, "NX", "EX", self.dedup_ttl),
-                ("SET", f"bot:lock:user:{user}", token, "NX", "PX", LOCK_MS),
+                ("SET", lock, token, "NX", "PX", LOCK_MS),
                 ("EXISTS", f"bot:dialogue:{user}", f"bot:pending:{user}", f"bot:more:{user}"),
             ]
         )
-        return Claim(self, message, answers, token)
+        return Claim(self._fast, answers, dkey, lock, token)
 
     def complete(
         self,
@@ -207,9 +210,7 @@ class Ledger:
         claim a moment ago and lives 15 s.
         """
         user = message.openid
-        commands: list[tuple[Any, ...]] = [
-            ("SET", self.dedup_key(message), reply, "EX", self.dedup_ttl)
-        ]
+        commands: list[tuple[Any, ...]] = [("SET", claim.dkey, reply, "EX", self.dedup_ttl)]
         if state_raw:
             commands.append(("SET", f"bot:dialogue:{user}", state_raw, "EX", self.state_ttl))
         if more:
@@ -219,7 +220,7 @@ class Ledger:
             count, ttl = self.windows[window]
             commands.append(("SET", f"bot:win:{window}:{user}", count, "EX", ttl))
         commands.append(("RPUSH", "bot:convlog", _JSON.encode(log_entry)))
-        commands.append(("DEL", f"bot:lock:user:{user}"))
+        commands.append(("DEL", claim.lock))
         self._fast.post(commands)
 
     def stored_reply(self, message: Inbound, wait: float) -> str | None:

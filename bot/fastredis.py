@@ -24,7 +24,7 @@ import struct
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import unquote, urlsplit
 
 import hiredis
@@ -71,12 +71,6 @@ class Reply:
         self._args = args
         self._ready = False
         self._value: Any = None
-
-    @classmethod
-    def settled(cls, value: Any) -> Reply:
-        reply = cls(None, None, None, [], [])
-        reply._set(value)
-        return reply
 
     def _set(self, value: Any) -> None:
         self._value = value
@@ -168,7 +162,7 @@ class ScriptClient:
                 return conn
             # Closed by Redis while we were idle (its `timeout` setting, a restart, a
             # proxy): start afresh rather than fail the member's message on a dead socket.
-            self._drop(conn)
+            self._drop(conn, redis.ConnectionError("Redis closed the connection"))
         # None yet, or inherited through fork (the socket belongs to the parent).
         try:
             conn = self._local.conn = self._connect()
@@ -259,20 +253,8 @@ class ScriptClient:
         except OSError:
             return False
 
-    def _drop(self, conn: _Connection) -> None:
-        for reply in conn.waiting:
-            if reply is not None:
-                reply._set(redis.ConnectionError("Redis closed the connection"))
-        conn.waiting.clear()
-        self._local.conn = None
-        try:
-            conn.sock.close()
-        except OSError:
-            pass
-
-    def _fail(self, conn: _Connection, exc: BaseException) -> None:
-        """Drop the connection; every answer still owed on it becomes the error."""
-        error = redis.ConnectionError(f"Redis unavailable: {exc}")
+    def _drop(self, conn: _Connection, error: redis.ConnectionError) -> None:
+        """Close the connection; every answer still owed on it becomes ``error``."""
         for reply in conn.waiting:
             if reply is not None:
                 reply._set(error)
@@ -283,16 +265,11 @@ class ScriptClient:
             conn.sock.close()
         except OSError:
             pass
-        raise error from None
 
-    def close(self) -> None:
-        conn: _Connection | None = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            try:
-                conn.sock.close()
-            except OSError:
-                pass
+    def _fail(self, conn: _Connection, exc: BaseException) -> NoReturn:
+        error = redis.ConnectionError(f"Redis unavailable: {exc}")
+        self._drop(conn, error)
+        raise error from None
 
 
 class Script:
@@ -303,6 +280,3 @@ class Script:
 
     def __call__(self, keys: list[str], args: list[Any]) -> Any:
         return self.client.call(self, keys, args)
-
-    def send(self, keys: list[str], args: list[Any]) -> Reply:
-        return self.client.send(self, keys, args)

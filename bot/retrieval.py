@@ -354,15 +354,23 @@ def cap_mmap_threshold(limit: int = 1 << 20) -> None:
     10,000-entry worker holds 240 MB instead of 300 MB; arrays a query allocates (a few
     hundred kB) still come from the reused heap. A no-op where there is no glibc.
     """
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, limit)
-    except (OSError, AttributeError):
-        pass
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(_M_MMAP_THRESHOLD, limit)
 
 
 _M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+
+
+def _glibc() -> Any:
+    """glibc's handle, or None on a C library without ``mallopt``/``malloc_trim``."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
 
 
 def _release_freed_memory() -> None:
@@ -371,12 +379,9 @@ def _release_freed_memory() -> None:
     A 10,000-entry build frees ~100 MB of small objects that malloc would keep mapped in
     every gunicorn worker; ``malloc_trim`` returns it. A no-op where there is no glibc.
     """
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def search(index: Index, analyzer: Analyzer, text: str, k: int = 5) -> list[Candidate]:

@@ -15,17 +15,13 @@ from xml.sax.saxutils import escape
 
 from wechatpy.crypto import WeChatCrypto
 
-from bot.channel import signature
+from bot.channel import cdata, signature
 
 _msg_ids = itertools.count(int(time.time() * 1000) % 10**12 * 1000 + os.getpid() % 1000)
 
 
 def next_msg_id() -> str:
     return str(next(_msg_ids))
-
-
-def _cdata(value: str) -> str:
-    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def message_xml(
@@ -39,14 +35,14 @@ def message_xml(
 ) -> str:
     """XML for one inbound message or event; ``fields`` are WeChat element names."""
     parts = [
-        f"<ToUserName>{_cdata(account)}</ToUserName>",
-        f"<FromUserName>{_cdata(openid)}</FromUserName>",
+        f"<ToUserName>{cdata(account)}</ToUserName>",
+        f"<FromUserName>{cdata(openid)}</FromUserName>",
         f"<CreateTime>{create_time or int(time.time())}</CreateTime>",
-        f"<MsgType>{_cdata(msg_type)}</MsgType>",
+        f"<MsgType>{cdata(msg_type)}</MsgType>",
     ]
     for name, value in fields.items():
         if isinstance(value, str):
-            parts.append(f"<{name}>{_cdata(value)}</{name}>")
+            parts.append(f"<{name}>{cdata(value)}</{name}>")
         else:
             parts.append(f"<{name}>{escape(str(value))}</{name}>")
     if msg_type != "event":
@@ -95,8 +91,8 @@ class Signer:
         envelope = str(xmltodict.parse(sealed)["xml"]["Encrypt"])
         query["encrypt_type"] = "aes"
         query["msg_signature"] = signature(self.token, query["timestamp"], query["nonce"], envelope)
-        to_user = f"<ToUserName>{_cdata('gh_shanghui_dev')}</ToUserName>"
-        body = f"<xml>{to_user}<Encrypt>{_cdata(envelope)}</Encrypt></xml>"
+        to_user = f"<ToUserName>{cdata('gh_shanghui_dev')}</ToUserName>"
+        body = f"<xml>{to_user}<Encrypt>{cdata(envelope)}</Encrypt></xml>"
         return query, body.encode()
 
     def decrypt_reply(self, body: str, query: dict[str, str]) -> str:

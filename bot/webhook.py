@@ -147,10 +147,10 @@ def _quick(rt: Runtime, message: Inbound, timestamp: str, nonce: str, started: f
 
     The claim (no state, lock, held reply or rest of a long answer? then the message and
     the user are ours) goes to Redis first; the reply is worked out, as for a blank state,
-    while Redis runs it; the finish is posted without waiting. So the worker rarely sleeps
-    on Redis. Light intents have no side effects besides what the scripts write, so a
-    refused claim costs only CPU. Returns None when the normal path must run (state,
-    replay or a retry in progress are left to it).
+    while Redis runs it; the closing write is posted without waiting. So the worker rarely
+    sleeps on Redis. Light intents have no side effects besides what the claim and the
+    closing write store, so a refused claim costs only CPU. Returns None when the normal
+    path must run (state, replay or a retry in progress are left to it).
     """
     blank = DialogueState()
     if not rt.dispatcher.is_light(message, blank, has_pending=False):

@@ -21,7 +21,7 @@ def fast(redis_url: str) -> ScriptClient:
 
 def test_sent_scripts_are_answered_in_any_order_of_asking(fast: ScriptClient) -> None:
     echo = Script(fast, ECHO)
-    first, second = echo.send([], ["a"]), echo.send([], ["b"])
+    first, second = fast.send(echo, [], ["a"]), fast.send(echo, [], ["b"])
     # Asking for the second reads the first on the way; each keeps its own answer.
     assert second.result() == "b"
     assert first.result() == "a"
