@@ -1,4 +1,4 @@
-"""``flask kb …``: ask, import, export, eval (spec/CONTRACT.md)."""
+"""``flask kb …``: ask, import, export, eval (docs/CONTRACT.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``flask nlu …``: parse and eval (spec/CONTRACT.md)."""
+"""``flask nlu …``: parse and eval (docs/CONTRACT.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Operators' commands: ``flask training create``, ``flask export …`` (spec/CONTRACT.md)."""
+"""Operators' commands: ``flask training create``, ``flask export …`` (docs/CONTRACT.md)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import config as defaults
 
-# Every name a deployment may set (spec/CONTRACT.md), plus the tuning knobs.
+# Every name a deployment may set (docs/CONTRACT.md), plus the tuning knobs.
 ENV_NAMES: tuple[str, ...] = (
     "ENV",
     "WECHAT_TOKEN",

@@ -24,6 +24,21 @@ AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 TOKEN = "test-token"
 APP_ID = "wx-test-app"
 
+ROOT = Path(__file__).resolve().parent.parent
+# The development sets are not part of the repository: CI lays them beside the clone
+# (``EVAL_DIR`` overrides). Tests that measure against them skip when they are absent, so a
+# clone with nothing beside it still passes ``make test``.
+EVAL_DIR = Path(os.environ.get("EVAL_DIR") or ROOT.parent.joinpath("shared", "eval"))
+
+
+def eval_set(name: str) -> Path:
+    """The development set ``name`` (e.g. ``kb_dev.tsv``), or skip the test with a reason."""
+    path = EVAL_DIR / name
+    if not path.is_file():
+        pytest.skip(f"development set {path} is absent (it is laid beside the clone in CI)")
+    return path
+
+
 redis_server = factories.redis_proc(executable=redis_server_binary(), port=None)
 redisdb = factories.redisdb("redis_server")
 

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
@@ -16,10 +15,9 @@ from bot import knowledge
 from bot.extensions import db
 from bot.models import KnowledgeEntry, UnansweredQuestion
 from bot.nlu import normalise
+from tests.conftest import ROOT, eval_set
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-TOPICS = yaml.safe_load((SHARED / "spec" / "kb_topics.yaml").read_text())["topics"]
+TOPICS = yaml.safe_load((ROOT / "knowledge" / "topics.yaml").read_text())["topics"]
 
 
 def test_every_topic_has_one_complete_entry():
@@ -42,7 +40,7 @@ def test_answers_use_settings_not_hard_coded_contacts():
 
 
 def test_eval_set_lines_are_not_pasted_into_entries():
-    lines = (SHARED / "eval" / "kb_dev.tsv").read_text().splitlines()[1:]
+    lines = eval_set("kb_dev.tsv").read_text().splitlines()[1:]
     dev = [line.split("\t")[0] for line in lines]
     # Topic titles come from spec/kb_topics.yaml, which the set may quote; nothing else may.
     titles = {normalise(t["title"]) for t in TOPICS}
@@ -169,7 +167,7 @@ def test_quality_bar_on_the_development_set(app):
     """Fails when a content edit makes answers worse (issue 3's bar)."""
     from bot.kb_cli import evaluate
 
-    report = evaluate(SHARED / "eval" / "kb_dev.tsv")
+    report = evaluate(eval_set("kb_dev.tsv"))
     assert report["top1"] >= 0.95, report
     assert report["top3"] >= 0.99, report
     assert report["oos_rejection"] >= 0.90, report

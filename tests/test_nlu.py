@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from bot.intent_model import LABELS, read_examples
 from bot.nlu_cli import report
+from tests.conftest import ROOT, eval_set
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+def test_examples_cover_every_label():
+    assert {label for _, label in read_examples()} == set(LABELS)
 
 
-def test_examples_cover_every_label_and_not_the_dev_set():
-    rows = read_examples()
-    assert {label for _, label in rows} == set(LABELS)
+def test_examples_do_not_copy_the_intent_dev_set():
     import yaml
 
-    spec = yaml.safe_load((SHARED / "spec" / "intents.yaml").read_text())["intents"]
+    rows = read_examples()
+    spec = yaml.safe_load((ROOT / "knowledge" / "intents.yaml").read_text())["intents"]
     allowed = {example for intent in spec for example in intent["examples"]}
-    dev = {
-        line.split("\t")[0]
-        for line in (SHARED / "eval" / "intents_dev.tsv").read_text().splitlines()[1:]
-    }
+    dev = {line.split("\t")[0] for line in eval_set("intents_dev.tsv").read_text().splitlines()[1:]}
     # The spec's own examples may be shared, and so may the few-character vocabulary every
     # member uses (你好, 取消, 人工客服); no longer sentence of the set may be trained on.
     shared = {t for t in dev & {text for text, _ in rows} if t not in allowed and len(t) > 4}
@@ -32,7 +30,7 @@ def test_intent_bar_on_the_development_set(app):
     """Macro-F1 ≥ 0.93 and no intent below 0.85 (issue 4's bar)."""
     nlu = app.extensions["nlu"]
     rows = []
-    for line in (SHARED / "eval" / "intents_dev.tsv").read_text().splitlines()[1:]:
+    for line in eval_set("intents_dev.tsv").read_text().splitlines()[1:]:
         utterance, label = line.split("\t")
         rows.append((utterance, label))
     predicted = [nlu.parse(u).intent for u, _ in rows]
@@ -63,7 +61,7 @@ def test_examples_do_not_copy_the_knowledge_dev_set():
 
     kb_dev = {
         normalise(line.split("\t")[0])
-        for line in (SHARED / "eval" / "kb_dev.tsv").read_text().splitlines()[1:]
+        for line in eval_set("kb_dev.tsv").read_text().splitlines()[1:]
     }
     copied = {t for t, _ in read_examples() if normalise(t) in kb_dev and len(t) > 4}
     assert not copied
