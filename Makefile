@@ -15,7 +15,7 @@ $(STAMP): requirements.txt
 
 ## Serve the bot with embedded Redis, SQLite, the WeChat API sandbox and a worker.
 run: $(STAMP)
-	$(PY) -m bot.launcher
+	$(PY) -m bot.dev.launcher
 
 ## Create/migrate the database and load starter content.
 init: $(STAMP)

@@ -19,8 +19,8 @@ import statistics
 import time
 from pathlib import Path
 
-from bot import knowledge
-from bot.retrieval import build_index, search, shared_analyzer
+from bot.kb import entries as knowledge
+from bot.kb.index import build_index, search, shared_analyzer
 
 OUT = Path(__file__).with_name("out")
 

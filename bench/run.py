@@ -34,10 +34,10 @@ from urllib.parse import urlencode
 
 import requests
 
-from bot.devchat import reply_text
-from bot.embedded import EmbeddedRedis
+from bot.dev.chat import reply_text
+from bot.dev.embedded import EmbeddedRedis
 from bot.settings import ENV_NAMES
-from bot.simulate import Signer, text_xml
+from bot.wechat.simulate import Signer, text_xml
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent

@@ -12,6 +12,7 @@ from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from bot import config as defaults
+from bot.paths import MIGRATIONS_DIR, ROOT, TEMPLATES_DIR
 from bot.settings import (
     check_production,
     instance_secret_key,
@@ -20,13 +21,10 @@ from bot.settings import (
     settings_from_env,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = ROOT / "templates"
-
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build a configured app. Tests pass ``overrides``; deployments set environment variables."""
-    from bot.retrieval import cap_mmap_threshold
+    from bot.kb.index import cap_mmap_threshold
 
     cap_mmap_threshold()  # before the model and the index are loaded (see its docstring)
     app = Flask(
@@ -45,7 +43,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
             app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     check_production(app.config)
     if not app.config.get("REDIS_URL"):
-        from bot.embedded import ensure_embedded_redis
+        from bot.dev.embedded import ensure_embedded_redis
 
         app.config["REDIS_URL"] = ensure_embedded_redis(app.instance_path)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -59,7 +57,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     app.session_interface = WebhookAwareSessions()
     configure_logging(app)
-    from bot.replies import when
+    from bot.dialogue.replies import when
 
     app.jinja_env.filters["when"] = when
     register_extensions(app)
@@ -105,23 +103,24 @@ def configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from bot.extensions import db, migrate, redis_ext
-    from bot.jobs import jobs_ext
+    from bot.jobs.queue import jobs_ext
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     redis_ext.init_app(app)
     jobs_ext.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from bot import admin, health, pages, webhook
+    from bot.console import views as admin
+    from bot.web import health, pages, webhook
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
     if app.config.get("ENV") != "production":
-        from bot import dev
+        from bot.dev import views as dev
 
         app.register_blueprint(dev.bp)
 
@@ -129,13 +128,13 @@ def register_blueprints(app: Flask) -> None:
 def register_handlers(app: Flask) -> None:
     """Freeze the intent registry and build the webhook's runtime objects."""
     import handlers
-    from bot.channel import WeChatChannel
-    from bot.conversation import Dispatcher
-    from bot.deliveries import Ledger
-    from bot.dispatch import Registry
-    from bot.intent_model import ClassifierNLU, IntentModel
-    from bot.knowledge import KnowledgeBase
-    from bot.webhook import Runtime
+    from bot.dialogue.dispatcher import Dispatcher
+    from bot.dialogue.intents import Registry
+    from bot.kb.entries import KnowledgeBase
+    from bot.nlu.classifier import ClassifierNLU, IntentModel
+    from bot.web.webhook import Runtime
+    from bot.wechat.channel import WeChatChannel
+    from bot.wechat.ledger import Ledger
 
     cfg = app.config
     intents = tuple(cfg.get("HANDLERS") or handlers.ALL)
@@ -170,13 +169,13 @@ def register_handlers(app: Flask) -> None:
 
 def _entity_extractor() -> Any:
     try:
-        from bot.entities import extract
+        from bot.nlu.entities import extract
     except ImportError:  # pragma: no cover - the module ships with the bot
         return None
     return extract
 
 
 def register_commands(app: Flask) -> None:
-    from bot import cli
+    from bot.cli import commands as cli
 
     cli.register(app)

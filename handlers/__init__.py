@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.dispatch import Intent
+from bot.dialogue.intents import Intent
 from handlers import (
     common,
     human_agent,

@@ -1,14 +1,14 @@
 """Small talk and navigation: greeting, help, contact, out-of-scope, cancel, welcome.
 
-No slots and no records, except that a follow or scan is recorded by ``bot.events``
+No slots and no records, except that a follow or scan is recorded by ``bot.wechat.events``
 before these run.
 """
 
 from __future__ import annotations
 
-from bot.dispatch import Intent, Turn
-from bot.replies import Reply
-from bot.state import DialogueState
+from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.replies import Reply
+from bot.dialogue.state import DialogueState
 
 greeting = Intent(
     "greeting", description="打招呼、寒暄、致谢", commands=("你好", "您好", "谢谢"), light=True

@@ -7,9 +7,9 @@ dispatcher routes the member's messages to it instead of answering them itself.
 
 from __future__ import annotations
 
-from bot import handoff, training
-from bot.dispatch import Intent, Turn
-from bot.replies import Reply
+from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.replies import Reply
+from bot.services import handoff, training
 
 intent = Intent(
     "human_agent",

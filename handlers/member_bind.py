@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import members
-from bot.dispatch import Intent, Turn
-from bot.forms import Slot
+from bot.dialogue.forms.engine import Slot
+from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.replies import Reply
 from bot.models import Member, MemberRequest
-from bot.replies import Reply
+from bot.services import members
 from handlers import validators
 
 intent = Intent(

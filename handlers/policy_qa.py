@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dispatch import Intent, Turn
-from bot.replies import Reply
+from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.replies import Reply
 
 intent = Intent(
     "policy_question",
@@ -60,7 +60,7 @@ def reply_for(
 
 def answer_reply(kb: Any, topic: str, *, org: Any = None, base_url: str = "") -> Reply:
     """The answer with its source, rendered once per entry and index (then reused)."""
-    from bot.replies import org_settings, render
+    from bot.dialogue.replies import org_settings, render
 
     cached = kb.reply_cache.get((topic, base_url))
     if cached is not None:

@@ -5,8 +5,8 @@ Each intent moves to a module of its own (``handlers/<intent>.py``) when its for
 
 from __future__ import annotations
 
-from bot.dispatch import Intent, Turn
-from bot.replies import Reply
+from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.replies import Reply
 
 
 def _interim(

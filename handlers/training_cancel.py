@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import training
-from bot.dispatch import Intent, Turn
+from bot.dialogue.forms.engine import Choice, Slot
+from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.replies import Reply
 from bot.errors import Invalid
-from bot.forms import Choice, Slot
 from bot.models import Registration
-from bot.replies import Reply
+from bot.services import training
 
 intent = Intent(
     "training_cancel",

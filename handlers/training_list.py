@@ -6,10 +6,10 @@ after it signs up for that one.
 
 from __future__ import annotations
 
-from bot import training
-from bot.dispatch import Intent, Turn
+from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.replies import Reply
 from bot.models import TrainingSession
-from bot.replies import Reply
+from bot.services import training
 
 intent = Intent(
     "training_list",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot import training
-from bot.dispatch import Intent, Turn
-from bot.replies import Reply
+from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.replies import Reply
+from bot.services import training
 
 intent = Intent(
     "training_mine",

@@ -2,19 +2,19 @@
 
 The form is pre-filled from the member's roster profile and asks only for what is missing;
 a session named in the first message ("报名新生代培训") is taken from it. Submitting takes a
-seat by a conditional UPDATE (``bot.training.register``) or a waiting-list place.
+seat by a conditional UPDATE (``bot.services.training.register``) or a waiting-list place.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot import members, training
-from bot.dispatch import Intent, Turn
+from bot.dialogue.forms.engine import Choice, Slot
+from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.replies import Reply
 from bot.errors import HandlerError, Invalid
-from bot.forms import Choice, Slot
 from bot.models import TrainingSession
-from bot.replies import Reply
+from bot.services import members, training
 from handlers import validators
 from handlers.training_list import _kind_matches
 

@@ -14,11 +14,11 @@ import requests
 from pytest_redis import factories
 
 from bot import create_app, warm_up
-from bot.devchat import reply_text
-from bot.embedded import redis_server_binary
+from bot.dev.chat import reply_text
+from bot.dev.embedded import redis_server_binary
 from bot.extensions import db
 from bot.settings import ENV_NAMES
-from bot.simulate import Signer, event_xml, message_xml, text_xml
+from bot.wechat.simulate import Signer, event_xml, message_xml, text_xml
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 TOKEN = "test-token"
@@ -53,7 +53,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[str]:
     """The WeChat API sandbox on a free port; yields its root URL."""
-    from bot.sandbox import make_sandbox_server
+    from bot.dev.sandbox import make_sandbox_server
 
     server = make_sandbox_server("127.0.0.1", 0)
     thread = threading.Thread(
@@ -128,7 +128,7 @@ def app(app_config: dict):
 
 
 def load_starter_knowledge() -> None:
-    from bot import knowledge
+    from bot.kb import entries as knowledge
 
     knowledge.import_entries(db.session, knowledge.read_files())
     db.session.commit()

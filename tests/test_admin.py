@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import training
 from bot.extensions import db
 from bot.models import (
     AdminUser,
@@ -25,6 +24,7 @@ from bot.models import (
     TrainingSession,
     UnansweredQuestion,
 )
+from bot.services import training
 
 PASSWORD = "correct-horse-42"
 
@@ -285,7 +285,7 @@ def test_missing_records_and_unknown_pages_are_404_pages(console, client) -> Non
 
 
 def test_a_crash_renders_the_500_page_and_rolls_back(app, console, client, monkeypatch) -> None:
-    from bot import admin
+    from bot.console import views as admin
 
     def explode(session):
         raise RuntimeError("boom")

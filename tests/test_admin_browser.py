@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import training
 from bot.extensions import db
 from bot.models import Handoff, HandoffMessage, TrainingSession
+from bot.services import training
 
 CHROMIUM = Path("/usr/bin/chromium")  # the conftest `chromium` fixture launches it
 SHOTS = Path("/tmp")

@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 
 import handlers
-from bot.convlog import flush, mask_phones
-from bot.dispatch import Intent, Registry
+from bot.dialogue.intents import Intent, Registry
+from bot.dialogue.state import DialogueState
 from bot.extensions import db
+from bot.jobs.convlog import flush, mask_phones
 from bot.models import ConversationLog, Handoff, HandoffMessage, Member, MemberRequest
-from bot.state import DialogueState
 from tests.conftest import WeChat
 from tests.handlers.test_training_register import make_session
 
@@ -86,9 +86,9 @@ def test_two_messages_of_one_user_at_once_keep_state_consistent(app, client):
 
 
 def test_handoff_and_return(app, wechat, monkeypatch):
-    import bot.handoff
+    import bot.services.handoff
 
-    monkeypatch.setattr(bot.handoff, "in_office_hours", lambda now, cfg: True)
+    monkeypatch.setattr(bot.services.handoff, "in_office_hours", lambda now, cfg: True)
     assert "工作人员" in wechat.say("人工")
     first = wechat.say("我想问一下我们企业的用地问题")
     assert "转给工作人员" in first
@@ -98,15 +98,15 @@ def test_handoff_and_return(app, wechat, monkeypatch):
     texts = [m.text for m in HandoffMessage.query.order_by(HandoffMessage.id)]
     assert texts == ["我想问一下我们企业的用地问题", "还有补充材料"]
     # Staff close it in the console; the next message is answered by the bot again.
-    bot.handoff.close(db.session, row, staff="admin")
+    bot.services.handoff.close(db.session, row, staff="admin")
     db.session.commit()
     assert "商会助手" in wechat.say("你好")
 
 
 def test_handoff_after_hours_says_when(app, wechat, monkeypatch):
-    import bot.handoff
+    import bot.services.handoff
 
-    monkeypatch.setattr(bot.handoff, "in_office_hours", lambda now, cfg: False)
+    monkeypatch.setattr(bot.services.handoff, "in_office_hours", lambda now, cfg: False)
     reply = wechat.say("转人工")
     assert "非工作时间" in reply and app.config["ORG_OFFICE_HOURS"] in reply
     assert "已结束人工服务" in wechat.say("退出人工")
@@ -154,7 +154,7 @@ def test_repeated_confirmation_submits_once(app, client):
     member = WeChat(client, "o-twice")
     for text in ("报名新生代培训", "张三", "某某公司", "经理", "13800138000"):
         member.say(text)
-    from bot.simulate import text_xml
+    from bot.wechat.simulate import text_xml
 
     xml = text_xml("o-twice", "1", msg_id="424242")
     first = member.post(xml)
@@ -175,7 +175,7 @@ def test_session_date_entities_in_nlu_parse(runner):
 
 
 def test_local_now_is_naive_local_time():
-    from bot.training import local_now
+    from bot.services.training import local_now
 
     assert local_now().tzinfo is None
     assert abs((local_now() - local_now("UTC")) - timedelta(hours=8)) < timedelta(seconds=5)

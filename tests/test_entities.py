@@ -1,4 +1,4 @@
-"""Tables for ``bot.entities.extract``: every entity, its normal forms, and what must not match.
+"""Tables for ``bot.nlu.entities.extract``: every entity, its normal forms, and what must not match.
 
 ``TODAY`` is pinned to Monday 2026-11-23 so relative dates are stable; a few cases run at the
 year end (2026-12-30, a Wednesday) to check the roll-over into 2027.
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.entities import MAX_CHARS, extract, parse_number
+from bot.nlu.entities import MAX_CHARS, extract, parse_number
 
 TODAY = date(2026, 11, 23)  # a Monday
 YEAR_END = date(2026, 12, 30)  # a Wednesday

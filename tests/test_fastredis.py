@@ -8,7 +8,7 @@ import time
 import pytest
 import redis
 
-from bot.fastredis import Script, ScriptClient
+from bot.wechat.fastredis import Script, ScriptClient
 
 ECHO = "return ARGV[1]"
 FAIL = "return redis.error_reply('boom')"
@@ -41,7 +41,7 @@ def test_a_failed_posted_command_is_logged_not_raised(
 ) -> None:
     redisdb.set("text", "not a number")
     fast.post([("INCR", "text"), ("SET", "after", "1")])
-    with caplog.at_level(logging.ERROR, logger="bot.fastredis"):
+    with caplog.at_level(logging.ERROR, logger="bot.wechat.fastredis"):
         assert Script(fast, ECHO)([], ["ok"]) == "ok"
     assert "posted Redis command failed" in caplog.text
     assert redisdb.get("after") == b"1"  # the rest of the write still happened
@@ -82,7 +82,7 @@ def test_a_dropped_connection_fails_once_then_reconnects(
 def test_a_connection_redis_closed_while_idle_is_replaced_unnoticed(
     fast: ScriptClient, redisdb: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.fastredis.IDLE_CHECK_SECONDS", 0.2)
+    monkeypatch.setattr("bot.wechat.fastredis.IDLE_CHECK_SECONDS", 0.2)
     echo = Script(fast, ECHO)
     fast.post([("SET", "k", "1")])  # its answer is still unread when Redis hangs up
     assert echo([], ["before"]) == "before"

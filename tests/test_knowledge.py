@@ -11,10 +11,10 @@ import time
 import pytest
 import yaml
 
-from bot import knowledge
 from bot.extensions import db
+from bot.kb import entries as knowledge
 from bot.models import KnowledgeEntry, UnansweredQuestion
-from bot.nlu import normalise
+from bot.nlu.normalise import normalise
 from tests.conftest import ROOT, eval_set
 
 TOPICS = yaml.safe_load((ROOT / "knowledge" / "topics.yaml").read_text())["topics"]
@@ -102,7 +102,7 @@ def test_choices_then_number_answers_that_entry(app, wechat):
 
 
 def test_unanswered_question_is_recorded_with_count(app, wechat):
-    from bot.convlog import flush
+    from bot.jobs.convlog import flush
 
     for _ in range(2):
         reply = wechat.say("商会的无人机航拍补贴标准是多少钱一小时")
@@ -165,7 +165,7 @@ def test_kb_page_shows_detail(client):
 
 def test_quality_bar_on_the_development_set(app):
     """Fails when a content edit makes answers worse (issue 3's bar)."""
-    from bot.kb_cli import evaluate
+    from bot.cli.kb import evaluate
 
     report = evaluate(eval_set("kb_dev.tsv"))
     assert report["top1"] >= 0.95, report

@@ -31,12 +31,12 @@ import requests
 import xmltodict
 
 from bot import create_app
-from bot.convlog import mask_phones
-from bot.embedded import redis_server_binary
+from bot.dev.embedded import redis_server_binary
 from bot.extensions import db
+from bot.jobs.convlog import mask_phones
 from bot.models import ConversationLog, OutboundMessage
 from bot.settings import ENV_NAMES
-from bot.simulate import Signer, next_msg_id, text_xml
+from bot.wechat.simulate import Signer, next_msg_id, text_xml
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,7 @@ WSGI_APP = "tests.apps.effect_app:app"
 WORKERS = 3
 EFFECT = "副作用"
 DEGRADED_NOTE = "暂时不可用"  # from templates/replies/common/degraded.txt
-WORKER_IDLE_SECONDS = 6.5  # past the 5-second socket timeout of the RQ connection (bot.jobs)
+WORKER_IDLE_SECONDS = 6.5  # past the 5-second socket timeout of the RQ connection (bot.jobs.queue)
 RQ_LOST_REDIS = "could not connect to Redis instance"  # rq.worker's log line
 
 
@@ -396,7 +396,7 @@ def test_slow_handler_answers_success_then_pushes(
     hello = member.say("你好")  # opens the 48-hour customer-service window
     assert hello.status == 200 and "商会助手" in hello.content, web.tail()
 
-    # Let the worker idle past one socket timeout of the queue's Redis client (5 s, bot.jobs)
+    # Let the worker idle past one socket timeout of the queue's Redis client (5 s, bot.jobs.queue)
     # first, as a real worker does between pushes: its blocking dequeue must keep listening.
     # (Usually no wait at all: gunicorn's warm-up takes longer than this.)
     idle_left = push_worker.started_at + WORKER_IDLE_SECONDS - time.monotonic()
@@ -457,7 +457,7 @@ def test_slow_handler_answers_success_then_pushes(
 API_CLIENT_SCRIPT = """
 import json, os, sys, time
 import redis
-from bot.wechat_api import BotWeChatClient
+from bot.wechat.api import BotWeChatClient
 
 settings = json.loads(sys.argv[1])
 store = redis.Redis.from_url(settings["REDIS_URL"], decode_responses=True,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.intent_model import LABELS, read_examples
-from bot.nlu_cli import report
+from bot.cli.nlu import report
+from bot.nlu.classifier import LABELS, read_examples
 from tests.conftest import ROOT, eval_set
 
 
@@ -57,7 +57,7 @@ def test_parse_json_contract(runner):
 
 
 def test_examples_do_not_copy_the_knowledge_dev_set():
-    from bot.nlu import normalise
+    from bot.nlu.normalise import normalise
 
     kb_dev = {
         normalise(line.split("\t")[0])

@@ -12,7 +12,7 @@ import pytest
 import requests
 from wechatpy import WeChatClient
 
-from bot.sandbox import SandboxState, make_sandbox_server
+from bot.dev.sandbox import SandboxState, make_sandbox_server
 
 OPENID = "oSandboxUser000000000000001"
 OTHER_OPENID = "oSandboxUser000000000000002"

@@ -21,9 +21,9 @@ import xmltodict
 from bot import create_app
 from bot.extensions import db
 from bot.models import Registration, TrainingSession
+from bot.services.training import local_now
 from bot.settings import ENV_NAMES
-from bot.simulate import Signer, text_xml
-from bot.training import local_now
+from bot.wechat.simulate import Signer, text_xml
 from tests.conftest import APP_ID, TOKEN, database_url
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,9 +10,9 @@ import xmltodict
 from wechatpy import parse_message
 from wechatpy.replies import TextReply
 
-from bot.channel import WeChatChannel, signature, to_inbound, xml_fields
 from bot.models import Follower, OutboundMessage
-from bot.simulate import event_xml, message_xml, text_xml
+from bot.wechat.channel import WeChatChannel, signature, to_inbound, xml_fields
+from bot.wechat.simulate import event_xml, message_xml, text_xml
 from tests.conftest import TOKEN, WeChat
 
 
@@ -204,7 +204,7 @@ def test_scan_click_view_location(app, wechat):
 
 
 def test_every_menu_key_gets_an_answer(app, wechat):
-    from bot.cli import load_menu
+    from bot.cli.commands import load_menu
 
     for top in load_menu()["button"]:
         for button in top["sub_button"]:
@@ -239,7 +239,7 @@ def test_unknown_event_and_type_answer_success(wechat):
 
 
 def test_long_reply_is_cut_with_more(app, wechat):
-    from bot.replies import split_for_wechat
+    from bot.dialogue.replies import split_for_wechat
 
     text = "。".join(["这是一句比较长的政策说明文字" * 3] * 40) + "。"
     head, rest = split_for_wechat(text, 2000, "回复“更多”查看后续")
@@ -326,7 +326,7 @@ def test_follow_by_scene_keeps_the_raw_event():
 
 
 def test_text_reply_is_wechatpys_layout(monkeypatch):
-    monkeypatch.setattr("bot.channel.time.time", lambda: 1_700_000_000)
+    monkeypatch.setattr("bot.wechat.channel.time.time", lambda: 1_700_000_000)
     message = to_inbound(text_xml("o-1", "hi"))
     ours = WeChatChannel.text_reply_xml(message, "您好，<商会> & ]]>")
     theirs = TextReply(

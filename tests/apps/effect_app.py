@@ -15,9 +15,9 @@ import time
 
 import handlers
 from bot import create_app
-from bot.dispatch import Intent, Turn
+from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.replies import Reply
 from bot.models import OutboundMessage
-from bot.replies import Reply
 
 effect_test = Intent("effect_test", description="测试用：带副作用的慢处理", commands=("副作用",))
 

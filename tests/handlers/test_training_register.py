@@ -8,7 +8,7 @@ import pytest
 
 from bot.extensions import db
 from bot.models import Member, Registration, TrainingSession
-from bot.training import local_now
+from bot.services.training import local_now
 from tests.conftest import WeChat
 
 
@@ -173,7 +173,7 @@ def test_full_session_offers_waiting_list_and_cancellation_promotes(
 
 
 def test_reminder_is_sent_exactly_once(app, client, sandbox_calls):
-    from bot.jobs import send_reminders
+    from bot.jobs.queue import send_reminders
 
     now = local_now()
     make_session(starts_at=(now + timedelta(days=1)).replace(hour=9, minute=0))

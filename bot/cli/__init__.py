@@ -1,0 +1,1 @@
+"""Command groups of the ``flask`` command, one module per group."""

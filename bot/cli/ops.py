@@ -1,0 +1,141 @@
+"""Operators' commands: ``flask training create``, ``flask export …`` (docs/CONTRACT.md)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from bot.extensions import db
+from bot.models import Registration, TrainingSession
+from bot.services import members
+
+training_cli = AppGroup("training", help="Training sessions.")
+export_cli = AppGroup("export", help="Export records for operators and audits.")
+
+REGISTRATION_FIELDS = (
+    "id",
+    "session_id",
+    "openid",
+    "name",
+    "company",
+    "position",
+    "phone",
+    "status",
+    "created_at",
+)
+MEMBER_FIELDS = ("id", "name", "company", "position", "phone", "chamber", "openid", "tags")
+
+
+def _iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@training_cli.command("create")
+@click.option("--title", required=True)
+@click.option("--kind", default="")
+@click.option("--start", "start", required=True, help="Local time, e.g. 2026-12-05T09:00")
+@click.option("--end", default=None)
+@click.option("--capacity", type=click.IntRange(min=1), required=True)
+@click.option("--deadline", default=None)
+@click.option("--place", default="")
+@click.option("--audience", default="anyone", help="anyone | members | tag:<标签>")
+@click.option("--open", "is_open", is_flag=True, help="Open for sign-up now.")
+def create_session(
+    title: str,
+    kind: str,
+    start: str,
+    end: str | None,
+    capacity: int,
+    deadline: str | None,
+    place: str,
+    audience: str,
+    is_open: bool,
+) -> None:
+    """Create a training session and print its id as JSON."""
+    try:
+        session = TrainingSession(
+            title=title,
+            kind=kind,
+            starts_at=datetime.fromisoformat(start),
+            ends_at=_iso(end),
+            capacity=capacity,
+            deadline=_iso(deadline),
+            place=place,
+            audience=audience,
+            status="open" if is_open else "draft",
+        )
+    except ValueError as exc:
+        raise click.BadParameter(f"dates must be ISO 8601 ({exc})") from exc
+    db.session.add(session)
+    db.session.commit()
+    click.echo(json.dumps({"id": session.id}))
+
+
+def registration_rows(session_id: int | None) -> list[dict[str, Any]]:
+    query = select(Registration).order_by(Registration.id)
+    if session_id is not None:
+        query = query.where(Registration.session_id == session_id)
+    return [
+        {
+            "id": r.id,
+            "session_id": r.session_id,
+            "openid": r.openid,
+            "name": r.name,
+            "company": r.company,
+            "position": r.position,
+            "phone": r.phone,
+            "status": r.status,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in db.session.execute(query).scalars()
+    ]
+
+
+def emit(rows: Iterable[dict[str, Any]], fields: tuple[str, ...], fmt: str) -> None:
+    if fmt == "json":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False, default=str))
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(fields), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    sys.stdout.write(buffer.getvalue())
+
+
+@export_cli.command("registrations")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("--session", "session_id", type=int, default=None)
+def export_registrations(fmt: str, session_id: int | None) -> None:
+    """All registrations (optionally of one session)."""
+    emit(registration_rows(session_id), REGISTRATION_FIELDS, fmt)
+
+
+@export_cli.command("members")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+def export_members(fmt: str) -> None:
+    """The member roster."""
+    emit(members.roster_rows(db.session), MEMBER_FIELDS, fmt)
+
+
+@export_cli.command("disputes")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+def export_disputes(fmt: str) -> None:
+    """Mediation cases (none until online mediation intake is enabled)."""
+    emit([], ("case_no", "openid", "dispute_type", "committee", "status", "created_at"), fmt)
+
+
+@export_cli.command("appeals")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+def export_appeals(fmt: str) -> None:
+    """Appeals (none until online appeal intake is enabled)."""
+    emit([], ("ticket_no", "openid", "category", "department", "status", "created_at"), fmt)

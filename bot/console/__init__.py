@@ -1,0 +1,1 @@
+"""The staff console: the ``admin`` blueprint, its areas, sign-in and scope."""

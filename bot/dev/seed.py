@@ -1,0 +1,100 @@
+"""Starter content loaded by ``flask init`` where the database is empty."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from bot.extensions import db
+from bot.kb import entries as knowledge
+from bot.models import KnowledgeEntry
+
+
+def load_all(demo: bool = True) -> Iterator[str]:
+    """Load each kind of starter content; yield a line per kind for the console."""
+    yield load_knowledge()
+    if demo:
+        yield load_demo()
+
+
+def load_demo() -> str:
+    """A few chambers, members and open training sessions, so a newcomer sees the bot work."""
+    from datetime import timedelta
+
+    from bot.models import Chamber, Member, TrainingSession
+    from bot.services.training import local_now
+
+    if db.session.execute(select(func.count()).select_from(TrainingSession)).scalar_one():
+        return "demo data: already present (kept)"
+    chambers = [
+        Chamber(name="示范市浙江商会", kind="异地商会", region="示范市"),
+        Chamber(name="示范市建材行业商会", kind="行业商会", region="示范市"),
+        Chamber(name="示范市新生代企业家商会", kind="综合性商会", region="示范市"),
+    ]
+    db.session.add_all(chambers)
+    db.session.add_all(
+        [
+            Member(
+                name="张三",
+                company="示范市华兴五金有限公司",
+                position="总经理",
+                mobile="13800000001",
+                chamber=chambers[1],
+                tags="会长单位",
+            ),
+            Member(
+                name="李四",
+                company="示范市青禾科技有限公司",
+                position="董事长",
+                mobile="13800000002",
+                chamber=chambers[2],
+                tags="青年企业家",
+            ),
+            Member(
+                name="王五",
+                company="示范市甬商贸易商行",
+                position="负责人",
+                mobile="13800000003",
+                chamber=chambers[0],
+                tags="",
+            ),
+        ]
+    )
+    today = local_now(str(current_app.config.get("ORG_TIMEZONE", "Asia/Shanghai"))).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
+    db.session.add_all([
+        TrainingSession(
+            title="非公经济大讲堂·经济形势解读", kind="非公经济大讲堂",
+            description="邀请经济学者解读当前经济形势和惠企政策，线上线下同步，现场互动答疑。",
+            starts_at=today + timedelta(days=5, hours=5),
+            ends_at=today + timedelta(days=5, hours=7),
+            place="市民中心三楼报告厅", online_link="", capacity=120,
+            deadline=today + timedelta(days=4, hours=9), audience="anyone", status="open"),
+        TrainingSession(
+            title="第三期新生代企业家培训班", kind="新生代企业家培训班",
+            description="面向年轻一代企业家：企业管理、传承与创新、红色教育现场教学，为期三天。",
+            starts_at=today + timedelta(days=12), ends_at=today + timedelta(days=14, hours=8),
+            place="市委党校", capacity=40, deadline=today + timedelta(days=9, hours=9),
+            audience="anyone", status="open"),
+        TrainingSession(
+            title="优秀民营企业家培训班（会员专场）", kind="优秀民营企业家培训班",
+            description="面向商会会员企业负责人：战略管理、合规经营与企业家精神。",
+            starts_at=today + timedelta(days=20), ends_at=today + timedelta(days=21, hours=8),
+            place="市工商联培训中心", capacity=30, deadline=today + timedelta(days=16),
+            audience="members", status="open"),
+    ])  # fmt: skip
+    db.session.commit()
+    return "demo data: 3 chambers, 3 members, 3 open training sessions"
+
+
+def load_knowledge() -> str:
+    count = db.session.execute(select(func.count()).select_from(KnowledgeEntry)).scalar_one()
+    if count:
+        return f"knowledge base: {count} entries already present (kept)"
+    created, _ = knowledge.import_entries(db.session, knowledge.read_files())
+    db.session.commit()
+    knowledge.bump_version(current_app.extensions["redis"])
+    return f"knowledge base: {created} starter entries loaded"

@@ -1,0 +1,1 @@
+"""Conversation: turns, the intent registry, the dispatcher, dialogue state, replies, forms."""

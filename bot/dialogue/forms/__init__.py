@@ -1,0 +1,1 @@
+"""The declarative form engine that every intake form uses."""

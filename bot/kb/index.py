@@ -1,0 +1,428 @@
+"""Retrieval for Chinese policy questions: analysis, an inverted index, scoring, bands.
+
+Each entry is indexed as several documents: every standard question, paraphrase and the
+title ("question documents"), plus one "content document" (keywords, title and answer).
+Terms are jieba words in search mode (with the domain dictionary) and character bigrams,
+with synonyms folded to one canonical word. Weights are sublinear TF-IDF, vectors are unit
+length, so a score is a cosine in [0, 1]. An entry scores
+``QUESTION_WEIGHT × best question cosine + (1 − QUESTION_WEIGHT) × content cosine``: questions
+rank above answer text. Postings are numpy arrays; a query touches only its terms' postings.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import multiprocessing as mp
+import os
+import re
+import threading
+from array import array
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.nlu.normalise import normalise
+
+QUESTION_WEIGHT = 0.8
+# From this many entries, index builds segment text in parallel processes.
+PARALLEL_FROM = 2000
+# From this many entries, the commonest terms are left out of scoring (see search()).
+LARGE_BASE = 1000
+BIGRAM_WEIGHT = 0.6
+# Function words that carry no topic; question words (怎么, 哪些) are left to IDF.
+STOPWORDS = frozenset(
+    "的 了 吗 呢 啊 吧 呀 嘛 哦 么 是 在 和 与 及 或 我 我们 你 你们 您 他 她 它 这 那 "
+    "个 一下 请问 请 想 想要 要 能 能不能 可以 可不可以 会 有没有 有 没有 就 都 也 还 "
+    "给 把 被 让 对 从 到 为 去 来 上 下 里 中 啥 吗 一个 一些 这个 那个 知道 问 问问".split()
+)
+_HAN_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Doc:
+    topic: str
+    text: str
+
+
+@dataclass
+class Candidate:
+    topic: str
+    score: float
+
+
+class Analyzer:
+    """Normalise, segment, fold synonyms, add character bigrams."""
+
+    def __init__(self, userdict: Path | None = None, synonyms: Path | None = None) -> None:
+        self._jieba = _tokenizer()
+        self.canonical: dict[str, str] = {}
+        if synonyms and synonyms.is_file():
+            for line in synonyms.read_text(encoding="utf-8").splitlines():
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                words = [normalise(w) for w in re.split(r"[,，]", line) if w.strip()]
+                for word in words[1:]:
+                    self.canonical.setdefault(word, words[0])
+        if userdict and userdict.is_file():
+            self._jieba.load_userdict(str(userdict))
+        # Every synonym must come out of jieba as one token, or folding cannot see it.
+        for word in [*self.canonical, *self.canonical.values()]:
+            if len(word) > 1:
+                self._jieba.add_word(word, 2000)
+        # Whether a string is a dictionary word (for search-mode sub-words).
+        self._is_word: Callable[[str], Any] = (
+            self._jieba.get_freq if hasattr(self._jieba, "get_freq") else self._jieba.FREQ.get
+        )
+        self._lock = threading.Lock()
+        # A message is analysed by the intent model, the knowledge base and the chit-chat
+        # check; segment it once. Index builds call terms() directly and bypass this.
+        self._cached = functools.lru_cache(maxsize=4096)(self._frozen_terms)
+
+    def _frozen_terms(self, text: str, normalised: bool) -> tuple[tuple[str, float], ...]:
+        return tuple(self.terms(text, normalised=normalised).items())
+
+    def query_terms(self, text: str, *, normalised: bool = False) -> dict[str, float]:
+        """``terms`` for a member's message, memoised (the result is a fresh dict)."""
+        return dict(self._cached(text[:1000], normalised))
+
+    def fold(self, text: str) -> str:
+        """Segment, then replace whole-token synonyms by their canonical word.
+
+        Folding tokens, not substrings, keeps 电话 in 电话诈骗 and 扶贫 in 扶贫济困 intact.
+        """
+        return "".join(self._tokens(text))
+
+    def _tokens(self, text: str) -> list[str]:
+        with self._lock:  # jieba's tokenizer is not documented as thread-safe
+            # No HMM guessing of unknown words: the character bigrams cover those, and
+            # segmentation is twice as fast without it.
+            tokens = self._jieba.lcut(text, HMM=False)
+        return [self.canonical.get(t, t) for t in tokens]
+
+    def terms(self, text: str, *, normalised: bool = False, words: bool = True) -> dict[str, float]:
+        """Weighted terms: words (with search-mode sub-words) and character bigrams.
+
+        ``words=False`` gives the bigrams alone: for long answer text, where segmenting
+        costs most of an index build and adds little to what the bigrams already match.
+        """
+        norm = text if normalised else normalise(text)
+        weights: dict[str, float] = defaultdict(float)
+        if words:
+            tokens = self._tokens(norm[:1000])
+            is_word = self._is_word
+            canonical = self.canonical
+            for token in tokens:
+                # Word-ish tokens only: Han characters, letters or digits, not stopwords.
+                if token in STOPWORDS or not ("\u4e00" <= token[0] <= "\u9fff" or token.isalnum()):
+                    continue
+                weights["w:" + token] += 1.0
+                # jieba's search mode: the dictionary words inside a long word count too.
+                n = len(token)
+                if n > 2:
+                    for size in (2, 3):
+                        for k in range(n - size + 1):
+                            part = token[k : k + size]
+                            if part != token and is_word(part):
+                                weights["w:" + canonical.get(part, part)] += 1.0
+            norm = "".join(tokens)  # folded synonyms fold the bigrams too
+        chars = "".join(c for c in norm if "\u4e00" <= c <= "\u9fff" or c.isalnum())
+        for k in range(len(chars) - 1):
+            weights["b:" + chars[k : k + 2]] += BIGRAM_WEIGHT
+        return weights
+
+
+def _tokenizer() -> Any:
+    """jieba's segmenter: the C++ implementation (jieba_fast_dat, same dictionary and
+    algorithm, about ten times faster and 60 MB lighter per process) when installed, else
+    the pure-Python jieba."""
+    try:
+        import jieba_fast_dat as jieba_impl
+    except ImportError:  # pragma: no cover - the pinned requirements include it
+        import jieba as jieba_impl
+
+        jieba_impl.setLogLevel(logging.WARNING)  # it logs its cache loading at DEBUG
+    tokenizer = jieba_impl.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+_shared: dict[tuple[str, str, float, float], Analyzer] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_analyzer(userdict: Path, synonyms: Path) -> Analyzer:
+    """One analyzer per process and word-list version: jieba takes ~1.5 s to start."""
+
+    def mtime(path: Path) -> float:
+        return path.stat().st_mtime if path.exists() else 0.0
+
+    key = (str(userdict), str(synonyms), mtime(userdict), mtime(synonyms))
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = Analyzer(userdict, synonyms)
+        return _shared[key]
+
+
+@dataclass
+class Postings:
+    """Compressed postings: for term ``t`` (by position in ``terms``), documents
+    ``docs[offsets[t]:offsets[t + 1]]`` with weights ``weights[...]``."""
+
+    offsets: np.ndarray
+    docs: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def build(
+        cls, term_ids: np.ndarray, docs: np.ndarray, weights: np.ndarray, n_terms: int
+    ) -> Postings:
+        order = np.argsort(term_ids, kind="stable")
+        counts = np.bincount(term_ids, minlength=n_terms)
+        offsets = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(offsets, docs[order].astype(np.int32), weights[order].astype(np.float32))
+
+    def add_into(self, scores: np.ndarray, term: int, weight: float) -> None:
+        start, end = self.offsets[term], self.offsets[term + 1]
+        if end > start:
+            scores[self.docs[start:end]] += self.weights[start:end] * weight
+
+
+@dataclass
+class Index:
+    """The searchable form of a knowledge base.
+
+    Terms are kept as 64-bit hashes in a sorted array (``np.searchsorted`` finds them), not
+    as a dict of strings: a 10,000-entry base has about a million distinct terms, and the
+    strings alone would cost more memory than the whole index.
+    """
+
+    topics: list[str]
+    entry_starts: np.ndarray  # first question-document row of each entry
+    has_docs: np.ndarray  # entries with at least one question document
+    terms: np.ndarray  # sorted term hashes
+    idf: np.ndarray
+    questions: Postings
+    contents: Postings
+    n_question_docs: int
+    unseen_idf: float = 0.0
+    common_idf: float = 0.0  # the IDF of a term in a quarter of the entries
+
+    @property
+    def size(self) -> int:
+        return len(self.topics)
+
+    def lookup(self, keys: list[int]) -> np.ndarray:
+        """Positions of the given term hashes in ``terms`` (-1 where absent)."""
+        wanted = np.array(keys, dtype=np.int64)
+        pos = np.searchsorted(self.terms, wanted)
+        pos[pos >= len(self.terms)] = 0
+        found = self.terms[pos] == wanted if len(self.terms) else np.zeros(len(keys), bool)
+        return np.where(found, pos, -1)
+
+
+def _analyse(
+    analyzer: Analyzer, entries: Sequence[tuple[str, Sequence[str], str, str]], first: int
+) -> tuple[array[int], array[int], array[float], array[int], array[int], array[float], array[int]]:
+    """Flat (document, term hash, count) triples for question and content documents."""
+    q_doc, q_term, q_count = array("q"), array("q"), array("d")
+    c_doc, c_term, c_count = array("q"), array("q"), array("d")
+    q_entry = array("q")
+    row = 0
+    for offset, (_, questions, head, body) in enumerate(entries):
+        entry = first + offset
+        for question in questions:
+            counts = analyzer.terms(question)
+            if not counts:
+                continue
+            q_doc.extend([row] * len(counts))
+            q_term.extend(map(hash, counts))
+            q_count.extend(counts.values())
+            q_entry.append(entry)
+            row += 1
+        counts = analyzer.terms(head)
+        for term, weight in analyzer.terms(body, words=False).items():
+            counts[term] = counts.get(term, 0.0) + weight
+        c_doc.extend([entry] * len(counts))
+        c_term.extend(map(hash, counts))
+        c_count.extend(counts.values())
+    return q_doc, q_term, q_count, c_doc, c_term, c_count, q_entry
+
+
+_worker_analyzer: Analyzer | None = None
+
+
+def _analyse_chunk(args: tuple[Sequence[tuple[str, Sequence[str], str, str]], int]) -> Any:
+    assert _worker_analyzer is not None
+    return _analyse(_worker_analyzer, *args)
+
+
+def build_index(
+    analyzer: Analyzer,
+    entries: Sequence[tuple[str, Sequence[str], str, str]],
+    *,
+    processes: int | None = None,
+) -> Index:
+    """Index ``(topic, questions, head, body)``: questions include the title and paraphrases;
+    the content document is ``head`` (keywords, title) in words and bigrams plus ``body``
+    (the answer) in bigrams.
+
+    Segmenting is the slow part; a large base (``PARALLEL_FROM`` entries and up) is segmented
+    in forked processes, one per core. Everything after that is numpy on flat arrays.
+    """
+    topics = [entry[0] for entry in entries]
+    n = len(entries)
+    workers = processes if processes is not None else (os.cpu_count() or 1)
+    if n >= PARALLEL_FROM and workers > 1 and "fork" in mp.get_all_start_methods():
+        global _worker_analyzer
+        _worker_analyzer = analyzer
+        size = -(-n // workers)
+        chunks = [(entries[k : k + size], k) for k in range(0, n, size)]
+        with mp.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_analyse_chunk, chunks)
+        _worker_analyzer = None
+    else:
+        parts = [_analyse(analyzer, entries, 0)]
+    # Stitch the chunks: question rows are numbered per chunk, so shift them.
+    q_doc_parts, shift = [], 0
+    for part in parts:
+        q_doc_parts.append(np.frombuffer(part[0], dtype=np.int64) + shift)
+        shift += len(part[6])
+
+    def cat(k: int, dtype: Any) -> np.ndarray:
+        arrays = [np.frombuffer(part[k], dtype=dtype) for part in parts]
+        return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
+
+    q_doc = np.concatenate(q_doc_parts) if q_doc_parts else np.zeros(0, np.int64)
+    q_hash, q_count = cat(1, np.int64), cat(2, np.float64)
+    c_doc, c_hash, c_count = cat(3, np.int64), cat(4, np.int64), cat(5, np.float64)
+    q_entry = cat(6, np.int64)
+    del q_doc_parts
+
+    terms, inverse = np.unique(np.concatenate([q_hash, c_hash]), return_inverse=True)
+    q_tid, c_tid = inverse[: len(q_hash)], inverse[len(q_hash) :]
+    n_terms = len(terms)
+    # Document frequency over entries (not documents), so many paraphrases are no bias.
+    pairs = np.sort(np.concatenate([q_tid * max(1, n) + q_entry[q_doc], c_tid * max(1, n) + c_doc]))
+    # Distinct (term, entry) pairs by sort-and-compare: numpy's hash-based unique is
+    # several times slower on millions of 64-bit keys.
+    if len(pairs):
+        pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
+    df = np.bincount(pairs // max(1, n), minlength=n_terms).astype(np.float64)
+    idf = np.log1p((max(1, n) - df + 0.5) / (df + 0.5))
+
+    def postings(docs: np.ndarray, tids: np.ndarray, counts: np.ndarray, n_docs: int) -> Postings:
+        weights = (1.0 + np.log(counts)) * idf[tids]
+        norms = np.sqrt(np.bincount(docs, weights=weights * weights, minlength=n_docs))
+        weights = weights / np.where(norms > 0, norms, 1.0)[docs]
+        keep = weights > 0
+        return Postings.build(tids[keep], docs[keep], weights[keep], n_terms)
+
+    n_question_docs = len(q_entry)
+    starts = np.searchsorted(q_entry, np.arange(n)).astype(np.int64)
+    ends = np.append(starts[1:], n_question_docs)
+    index = Index(
+        topics=topics,
+        entry_starts=starts,
+        has_docs=ends > starts,
+        terms=terms.astype(np.int64),
+        idf=idf.astype(np.float32),
+        questions=postings(q_doc, q_tid, q_count, n_question_docs),
+        contents=postings(c_doc, c_tid, c_count, n),
+        n_question_docs=n_question_docs,
+        unseen_idf=math.log(1.0 + (max(1, n) + 0.5) / 0.5),
+        common_idf=math.log(1.0 + (0.75 * max(1, n) + 0.5) / (0.25 * max(1, n) + 0.5)),
+    )
+    _release_freed_memory()
+    return index
+
+
+def cap_mmap_threshold(limit: int = 1 << 20) -> None:
+    """Have glibc serve every allocation of ``limit`` bytes or more with its own mapping,
+    returned to the OS when freed.
+
+    By default glibc raises that threshold each time such a block is freed, up to 32 MB:
+    after an index build has freed its tens of megabytes of numpy scratch arrays, blocks of
+    up to that size come from the heap, where they stay mapped after use. Fixed at 1 MB, a
+    10,000-entry worker holds 240 MB instead of 300 MB; arrays a query allocates (a few
+    hundred kB) still come from the reused heap. A no-op where there is no glibc.
+    """
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(_M_MMAP_THRESHOLD, limit)
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+
+
+def _glibc() -> Any:
+    """glibc's handle, or None on a C library without ``mallopt``/``malloc_trim``."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+def _release_freed_memory() -> None:
+    """Hand the build's freed scratch memory back to the OS (glibc keeps it otherwise).
+
+    A 10,000-entry build frees ~100 MB of small objects that malloc would keep mapped in
+    every gunicorn worker; ``malloc_trim`` returns it. A no-op where there is no glibc.
+    """
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def search(index: Index, analyzer: Analyzer, text: str, k: int = 5) -> list[Candidate]:
+    """The ``k`` best entries for ``text``, best first."""
+    if index.size == 0:
+        return []
+    counts = analyzer.query_terms(text)
+    if not counts:
+        return []
+    keys = [hash(t) for t in counts]
+    positions = index.lookup(keys)
+    # Words the index has never seen still weigh in the query's length (as the rarest
+    # terms): otherwise "明星官宣恋情" would be judged by its one known word, 哪个, alone.
+    weights = np.array([(1.0 + math.log(c)) for c in counts.values()], dtype=np.float64) * np.where(
+        positions >= 0, index.idf[np.maximum(positions, 0)], index.unseen_idf
+    )
+    norm = float(np.sqrt((weights * weights).sum())) or 1.0
+    q_scores = np.zeros(index.n_question_docs, dtype=np.float32)
+    c_scores = np.zeros(index.size, dtype=np.float32)
+    # In a large base the commonest terms (in over a quarter of the entries) have the longest
+    # postings and the smallest weights: skip them when scoring; they still count in the
+    # query's length above, so scores stay comparable.
+    floor = index.common_idf if index.size >= LARGE_BASE else -1.0
+    for pos, weight in zip(positions.tolist(), (weights / norm).tolist(), strict=True):
+        if pos < 0 or weight <= 0 or index.idf[pos] < floor:
+            continue
+        index.questions.add_into(q_scores, pos, weight)
+        index.contents.add_into(c_scores, pos, weight)
+    best_q = np.zeros(index.size, dtype=np.float32)
+    if index.n_question_docs:
+        best_q[index.has_docs] = np.maximum.reduceat(q_scores, index.entry_starts[index.has_docs])
+    scores = QUESTION_WEIGHT * best_q + (1.0 - QUESTION_WEIGHT) * c_scores
+    k = min(k, index.size)
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [Candidate(index.topics[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        if item and item not in seen:
+            seen[item] = None
+    return list(seen)

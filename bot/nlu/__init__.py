@@ -1,0 +1,1 @@
+"""Understanding members' words: normalisation, segmentation, the intent classifier, entities."""

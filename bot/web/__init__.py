@@ -1,0 +1,1 @@
+"""HTTP surfaces: the WeChat webhook, public pages, /healthz."""

@@ -1,0 +1,50 @@
+"""Public H5 pages members open from a reply: knowledge-base details (``/kb/<topic>``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template
+
+from bot.dialogue.replies import org_settings
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/kb/<topic>")
+def kb_entry(topic: str) -> str:
+    kb = current_app.extensions["kb"]
+    entry = kb.entry(topic)
+    if entry is None:
+        abort(404)
+    org = org_settings()
+    return render_template(
+        "pages/kb_entry.html",
+        entry=entry,
+        answer=kb.render_answer(topic, org),
+        detail=kb.render_text(entry.detail, org),
+        org=org,
+    )
+
+
+@bp.get("/checkin/<code>")
+def checkin_code(code: str) -> str:
+    """The member's check-in code: staff scan the QR at the door (it opens the console)."""
+    import segno
+    from sqlalchemy import select
+
+    from bot.extensions import db
+    from bot.models import Registration
+
+    reg = db.session.execute(
+        select(Registration).where(Registration.checkin_code == code)
+    ).scalar_one_or_none()
+    if reg is None:
+        abort(404)
+    base = str(current_app.config.get("PUBLIC_BASE_URL", "")).rstrip("/")
+    qr = segno.make(f"{base}/admin/checkin/{code}", error="m")
+    return render_template(
+        "pages/checkin.html",
+        reg=reg,
+        s=reg.session,
+        qr_svg=qr.svg_inline(scale=6, dark="#111"),
+        org=org_settings(),
+    )
