@@ -24,9 +24,13 @@ from bot.models import Registration, TrainingSession
 from bot.services.training import local_now
 from bot.settings import ENV_NAMES
 from bot.wechat.simulate import Signer, text_xml
-from tests.conftest import APP_ID, TOKEN, database_url
+from tests.conftest import (
+    APP_ID,
+    ROOT,  # noqa: E402
+    TOKEN,
+    database_url,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MEMBERS, SEATS = 50, 10
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚"
