@@ -83,8 +83,10 @@ def wechat() -> Response:
             return _text(args.get("echostr", ""))
         message, encrypted = rt.channel.open(request.get_data(cache=False), args)
     except Rejected as refusal:
+        # The reason is for the log only: a body naming exception classes or whether an AES
+        # key is configured tells a prober what to try next.
         log.warning("webhook refused %s: %s", refusal.status, refusal.reason)
-        return _text(refusal.reason if refusal.status != 403 else "forbidden", refusal.status)
+        return _text("forbidden" if refusal.status == 403 else "bad request", refusal.status)
     rt.flusher.ensure_started(rt.app)
     try:
         body = _respond(rt, message, started)
@@ -94,7 +96,13 @@ def wechat() -> Response:
         # Never a 500: WeChat would show the member "该公众号暂时无法提供服务".
         error_id = secrets.token_hex(4)
         log.exception("webhook failed error_id=%s openid=%s", error_id, message.openid)
-        text = _safe_render(Reply("replies/common/sorry.txt", {"error_id": error_id}))
+        # An event (follow, menu tap, a job's result) did not come from someone typing:
+        # nobody is waiting for an apology.
+        text = (
+            ""
+            if message.msg_type == "event"
+            else _safe_render(Reply("replies/common/sorry.txt", {"error_id": error_id}))
+        )
         body = rt.channel.text_reply_xml(message, text) if text else SUCCESS
     if body == SUCCESS:
         return _text(SUCCESS)

@@ -19,8 +19,41 @@ from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
 
 # Any DTD or entity declaration is refused before parsing: WeChat never sends one, and
-# expanding entities is the classic XML bomb.
-_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# expanding entities is the classic XML bomb. The check runs on decoded text: in UTF-16 the
+# bytes of "<!ENTITY" are interleaved with NULs and slip past a check on raw bytes.
+_DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# WeChat sends UTF-8 only; an XML declaration naming another encoding is refused.
+_DECLARED_ENCODING = re.compile(r"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([^\"']+)", re.IGNORECASE)
+# Identifiers and numbers as WeChat sends them, checked before anything stores them: an
+# openid is 28 characters of [A-Za-z0-9_-] (64 is the column), ids are unsigned 64-bit but
+# stored in signed BIGINT columns, so more than 19 digits or above 2^63-1 is refused.
+_OPENID = re.compile(r"^[A-Za-z0-9_@.-]{1,64}$")
+_INT64_MAX = 2**63 - 1
+
+
+def decode_body(body: bytes) -> str:
+    """The body as text: strict UTF-8 (a UTF-8 byte-order mark is dropped), else refused."""
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Rejected(400, "body is not UTF-8") from None
+    declared = _DECLARED_ENCODING.match(text)
+    if declared and declared.group(1).strip().lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise Rejected(400, f"declared encoding {declared.group(1)!r}")
+    if "\x00" in text:
+        raise Rejected(400, "NUL in body")
+    if _DTD.search(text):
+        raise Rejected(400, "DTD or entity declaration")
+    return text
+
+
+def _int64(value: Any, what: str) -> int:
+    text = str(value or "0").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 19 or int(text) > _INT64_MAX:
+        raise ValueError(f"{what} out of range")
+    return int(text)
 
 
 class Rejected(Exception):
@@ -91,10 +124,17 @@ def _children(element: ElementTree.Element) -> dict[str, Any]:
 
 
 def to_inbound(xml: str | bytes) -> Inbound:
-    """Parse plaintext message XML into an :class:`Inbound`."""
+    """Parse plaintext message XML into an :class:`Inbound`; ``ValueError`` if it is not one."""
     data = xml_fields(xml)
     if not data.get("MsgType") or not data.get("FromUserName"):
         raise ValueError("not a WeChat message: no MsgType or FromUserName")
+    for name in ("FromUserName", "ToUserName"):
+        value = data.get(name)
+        if value is not None and not (isinstance(value, str) and _OPENID.match(value)):
+            raise ValueError(f"{name} is not an id")
+    for name in ("MsgId", "MsgID", "CreateTime"):
+        if data.get(name) is not None:
+            _int64(data[name], name)
     msg_type = str(data.get("MsgType", "")).lower()
     event = str(data.get("Event", "")).lower() if msg_type == "event" else ""
     event_key = str(data.get("EventKey") or "")
@@ -104,10 +144,7 @@ def to_inbound(xml: str | bytes) -> Inbound:
         text = str(data.get("Content") or "")
     # MASSSENDJOBFINISH spells the id MsgID, other messages MsgId.
     msg_id = str(data.get("MsgId") or data.get("MsgID") or "")
-    try:
-        create_time = int(data.get("CreateTime") or 0)
-    except (TypeError, ValueError):
-        create_time = 0
+    create_time = _int64(data.get("CreateTime"), "CreateTime")
     return Inbound(
         msg_type=msg_type,
         openid=str(data.get("FromUserName") or ""),
@@ -165,18 +202,17 @@ class WeChatChannel:
         """Decrypt (safe/compatible mode) and parse; also say whether it was sealed."""
         if not body.strip():
             raise Rejected(400, "empty body")
-        if _DTD.search(body):
-            raise Rejected(400, "DTD or entity declaration")
+        text = decode_body(body)
         encrypted = args.get("encrypt_type", "raw") == "aes"
         try:
-            xml = self._decrypt(body, args) if encrypted else body
-            return to_inbound(xml), encrypted
+            xml = self._decrypt(text, args) if encrypted else text
+            return to_inbound(xml.encode("utf-8")), encrypted
         except Rejected:
             raise
         except Exception as exc:  # expat, unicode, missing fields: all a malformed body
             raise Rejected(400, f"malformed body: {type(exc).__name__}") from None
 
-    def _decrypt(self, body: bytes, args: Mapping[str, str]) -> str:
+    def _decrypt(self, body: str, args: Mapping[str, str]) -> str:
         if self.crypto is None:
             raise Rejected(400, "encrypted message but no WECHAT_AES_KEY configured")
         encrypt = xml_fields(body).get("Encrypt")
@@ -189,10 +225,9 @@ class WeChatChannel:
             plain = PrpCrypto(self.crypto.key).decrypt(encrypt, self.app_id)
         except InvalidAppIdException:
             raise Rejected(403, "AppId in envelope does not match") from None
-        decrypted = plain.decode("utf-8") if isinstance(plain, bytes) else str(plain)
-        if _DTD.search(decrypted.encode()):
-            raise Rejected(400, "DTD inside envelope")
-        return decrypted
+        if isinstance(plain, bytes):
+            return decode_body(plain)
+        return decode_body(str(plain).encode("utf-8"))
 
     # -- replies --------------------------------------------------------------------------
     @staticmethod
