@@ -5,7 +5,10 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "sync"
+# Threads with a time limit on every read (bot/web/server.py): a few slow or broken clients
+# must not stall everyone else, as they did with sync workers.
+worker_class = "bot.web.server.BoundedThreadWorker"
+threads = int(os.environ.get("WEB_THREADS", "8"))
 # The webhook answers within WeChat's 5 s; anything slower is pushed later by a job.
 timeout = 30
 graceful_timeout = 10

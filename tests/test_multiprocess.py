@@ -686,3 +686,52 @@ def test_redis_down_degraded_reply_and_healthz_503(
             assert rows[0]["intent"] == "greeting" and rows[0]["delivery"] == "passive"
     finally:
         web.stop()
+
+
+# -- 5. Slow clients do not stall everyone else -----------------------------------------------
+
+
+def _stalled_connection(url: str, member: Member) -> socket.socket:
+    """A POST that announces 100 more body bytes than it sends, then goes quiet."""
+    query, body = member.signer.request(text_xml(member.openid, "你好"), openid=member.openid)
+    host, port = url.removeprefix("http://").split(":")
+    conn = socket.create_connection((host, int(port)), timeout=30)
+    path = "/wechat?" + "&".join(f"{k}={v}" for k, v in query.items())
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/xml\r\n"
+        f"Content-Length: {len(body) + 100}\r\n\r\n"
+    )
+    conn.sendall(head.encode() + body)
+    return conn
+
+
+def test_slow_clients_do_not_stall_other_members(deployment: Deployment, redisdb):
+    """Issue 16: two (here four) connections that never finish their body stalled both sync
+    workers for 30 s. Under the bounded threaded worker every other member is answered at
+    once, the stalled connections are dropped after the read limit, and no worker dies."""
+    web = start_gunicorn(
+        "gunicorn-slowloris", deployment.settings, deployment.tmp, workers=2,
+        WEB_READ_TIMEOUT_SECONDS=2,
+    )  # fmt: skip
+    try:
+        stalled = [_stalled_connection(web.url, Member(web.url)) for _ in range(4)]
+        time.sleep(0.3)  # the stalled requests are inside the workers now
+        replies = concurrently([lambda: Member(web.url).say("你好") for _ in range(6)])
+        assert all(r.status == 200 and r.elapsed < 1.5 for r in replies), [
+            (r.status, round(r.elapsed, 2)) for r in replies
+        ]
+        # After the read limit each stalled connection is closed (or told 400), not kept.
+        for conn in stalled:
+            conn.settimeout(10)
+            started = time.monotonic()
+            try:
+                data = conn.recv(4096)
+            except OSError:
+                data = b""
+            assert time.monotonic() - started < 8
+            assert data == b"" or data.startswith(b"HTTP/1.1 400")
+            conn.close()
+        assert "WORKER TIMEOUT" not in web.log_text()
+        assert Member(web.url).say("你好").status == 200
+    finally:
+        web.stop()

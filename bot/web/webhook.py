@@ -81,7 +81,12 @@ def wechat() -> Response:
         rt.channel.verify(args)
         if request.method == "GET":
             return _text(args.get("echostr", ""))
-        message, encrypted = rt.channel.open(request.get_data(cache=False), args)
+        try:
+            body = request.get_data(cache=False)
+        except OSError:  # the client stopped sending (bot/web/server.py limits each read)
+            log.warning("webhook: request body not received in time")
+            return _text("bad request", 400)
+        message, encrypted = rt.channel.open(body, args)
     except Rejected as refusal:
         # The reason is for the log only: a body naming exception classes or whether an AES
         # key is configured tells a prober what to try next.
