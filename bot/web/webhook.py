@@ -82,11 +82,11 @@ def wechat() -> Response:
         if request.method == "GET":
             return _text(args.get("echostr", ""))
         try:
-            body = request.get_data(cache=False)
+            raw = request.get_data(cache=False)
         except OSError:  # the client stopped sending (bot/web/server.py limits each read)
             log.warning("webhook: request body not received in time")
             return _text("bad request", 400)
-        message, encrypted = rt.channel.open(body, args)
+        message, encrypted = rt.channel.open(raw, args)
     except Rejected as refusal:
         # The reason is for the log only: a body naming exception classes or whether an AES
         # key is configured tells a prober what to try next.
