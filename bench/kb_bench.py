@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 from bot.kb import entries as knowledge
-from bot.kb.index import build_index, search, shared_analyzer
+from bot.kb.index import build_index, search
+from bot.nlu.segment import shared_analyzer
 
 OUT = Path(__file__).with_name("out")
 

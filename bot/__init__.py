@@ -127,10 +127,13 @@ def register_blueprints(app: Flask) -> None:
 
 def register_handlers(app: Flask) -> None:
     """Freeze the intent registry and build the webhook's runtime objects."""
+    import functools
+
     import handlers
     from bot.dialogue.dispatcher import Dispatcher
     from bot.dialogue.intents import Registry
-    from bot.kb.entries import KnowledgeBase
+    from bot.kb.base import KnowledgeBase
+    from bot.links import public_url
     from bot.nlu.classifier import ClassifierNLU, IntentModel
     from bot.web.webhook import Runtime
     from bot.wechat.channel import WeChatChannel
@@ -141,13 +144,16 @@ def register_handlers(app: Flask) -> None:
     registry = Registry(intents)
     org = {k[4:].lower(): str(v) for k, v in cfg.items() if k.startswith("ORG_")}
     kb = KnowledgeBase(app)
-    model = IntentModel(lambda: kb.analyzer, app.instance_path)
+    # The classifier learns the registry's labels: an intent is declared in one place.
+    model = IntentModel(lambda: kb.analyzer, app.instance_path, labels=registry.labels)
     extract = _entity_extractor()
     nlu = ClassifierNLU(model, extract)
     kb.intent_model = model
     app.extensions["kb"] = kb
     app.extensions["nlu"] = nlu
-    dispatcher = Dispatcher(registry, nlu, config=cfg, org=org, kb=kb, extract=extract)
+    # One link builder for every turn (handlers build check-in and knowledge links with it).
+    links = functools.partial(public_url, app=app)
+    dispatcher = Dispatcher(registry, nlu, config=cfg, org=org, kb=kb, extract=extract, links=links)
     channel = WeChatChannel(
         cfg["WECHAT_TOKEN"],
         cfg["WECHAT_APP_ID"],

@@ -6,12 +6,17 @@ before these run.
 
 from __future__ import annotations
 
-from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
 from bot.dialogue.state import DialogueState
+from bot.dialogue.turn import Turn
 
 greeting = Intent(
-    "greeting", description="打招呼、寒暄、致谢", commands=("你好", "您好", "谢谢"), light=True
+    "greeting",
+    description="打招呼、寒暄、致谢",
+    commands=("你好", "您好", "谢谢"),
+    light=True,
+    interrupts_forms=True,
 )
 help_ = Intent(
     "help",
@@ -19,18 +24,30 @@ help_ = Intent(
     commands=("帮助", "菜单", "help", "?"),
     menu_keys=("HELP",),
     light=True,
+    interrupts_forms=True,
 )
+# Reached by its menu key and exact commands only: the classifier does not learn it.
 contact = Intent(
     "contact",
     description="联系方式",
     commands=("联系我们", "联系方式"),
     menu_keys=("CONTACT",),
     light=True,
+    classified=False,
 )
-out_of_scope = Intent("out_of_scope", description="与商会服务无关", light=True)
+out_of_scope = Intent(
+    "out_of_scope", description="与商会服务无关", light=True, interrupts_forms=True
+)
 cancel = Intent("cancel", description="退出当前流程", commands=("取消", "退出", "算了", "不办了"))
-welcome = Intent("welcome", description="关注与扫码", events=("subscribe", "scan"))
-back = Intent("back", description="返回上一步", commands=("返回", "上一步", "退回", "上一个"))
+welcome = Intent(
+    "welcome", description="关注与扫码", events=("subscribe", "scan"), classified=False
+)
+back = Intent(
+    "back",
+    description="返回上一步",
+    commands=("返回", "上一步", "退回", "上一个"),
+    classified=False,
+)
 
 _THANKS = ("谢", "感谢", "辛苦", "好的", "收到", "ok", "👍")
 

@@ -7,9 +7,10 @@ dispatcher routes the member's messages to it instead of answering them itself.
 
 from __future__ import annotations
 
-from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
-from bot.services import handoff, training
+from bot.dialogue.turn import Turn
+from bot.services import handoff
 
 intent = Intent(
     "human_agent",
@@ -20,7 +21,6 @@ intent = Intent(
 
 @intent.handler
 def hand_over(turn: Turn) -> Reply:
-    now = training.local_now(str(turn.config.get("ORG_TIMEZONE", "Asia/Shanghai")))
     row = handoff.open_handoff(turn.db, turn.user_id, reason="asked")
     if (
         turn.message.msg_type in ("text", "voice")
@@ -30,6 +30,6 @@ def hand_over(turn: Turn) -> Reply:
     turn.state.handoff = True
     turn.state.active_form = None
     turn.state.requested_slot = None
-    if handoff.in_office_hours(now, turn.config):
+    if handoff.in_office_hours(turn.local_now(), turn.config):
         return Reply("replies/human_agent/waiting.txt")
     return Reply("replies/human_agent/after_hours.txt")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dialogue.forms.engine import Slot
-from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.forms.spec import Slot
+from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
+from bot.dialogue.turn import Turn
 from bot.models import Member, MemberRequest
 from bot.services import members
 from handlers import validators

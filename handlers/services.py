@@ -5,8 +5,9 @@ Each intent moves to a module of its own (``handlers/<intent>.py``) when its for
 
 from __future__ import annotations
 
-from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
+from bot.dialogue.turn import Turn
 
 
 def _interim(

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dialogue.forms.engine import Choice, Slot
-from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.forms.spec import Choice, Slot
+from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
+from bot.dialogue.turn import Turn
 from bot.errors import Invalid
 from bot.models import Registration
 from bot.services import training
@@ -23,14 +24,10 @@ intent = Intent(
 )
 
 
-def _now(turn: Turn) -> Any:
-    return training.local_now(str(turn.config.get("ORG_TIMEZONE", "Asia/Shanghai")))
-
-
 def my_choices(turn: Turn) -> list[Choice]:
     rows = [
         r
-        for r in training.my_registrations(turn.db, turn.user_id, _now(turn))
+        for r in training.my_registrations(turn.db, turn.user_id, turn.local_now())
         if r.status in ("confirmed", "waitlisted")
     ]
     return [
@@ -81,12 +78,11 @@ def cancel(turn: Turn, values: dict[str, Any]) -> Reply:
     assert reg is not None
     promoted = training.cancel(turn.db, reg)
     if promoted is not None:
-        base = str(turn.config.get("PUBLIC_BASE_URL", "")).rstrip("/")
+        checkin = turn.url("pages.checkin_code", code=promoted.checkin_code)
         turn.notify(
             promoted.openid,
             Reply(
-                "replies/training_cancel/promoted.txt",
-                {"s": promoted.session, "checkin": f"{base}/checkin/{promoted.checkin_code}"},
+                "replies/training_cancel/promoted.txt", {"s": promoted.session, "checkin": checkin}
             ),
         )
     return Reply("replies/training_cancel/done.txt", {"s": reg.session, "ref": str(reg.id)})

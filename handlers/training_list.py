@@ -6,8 +6,9 @@ after it signs up for that one.
 
 from __future__ import annotations
 
-from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
+from bot.dialogue.turn import Turn
 from bot.models import TrainingSession
 from bot.services import training
 
@@ -17,13 +18,11 @@ intent = Intent(
     menu_keys=("TRAINING_LIST",),
     commands=("近期培训", "培训列表", "最近培训"),
 )
-KIND_WORDS = {"新生代": "新生代", "优秀民营": "优秀民营", "入党": "入党", "大讲堂": "大讲堂"}
 
 
 @intent.handler
 def list_sessions(turn: Turn) -> Reply:
-    now = training.local_now(str(turn.config.get("ORG_TIMEZONE", "Asia/Shanghai")))
-    sessions = training.open_sessions(turn.db, now)
+    sessions = training.open_sessions(turn.db, turn.local_now())
     choice = turn.entities.get("choice")
     if choice is not None and turn.state.choice_kind == intent.name:
         ids = turn.state.choices
@@ -37,7 +36,7 @@ def list_sessions(turn: Turn) -> Reply:
         return Reply("replies/training_list/detail.txt", {"s": session})
     kind = str(turn.entities.get("training_kind") or "")
     if kind:
-        wanted = [s for s in sessions if _kind_matches(s, kind)]
+        wanted = [s for s in sessions if training.kind_matches(s, kind)]
         sessions = wanted or sessions
     if not sessions:
         return Reply("replies/training_list/none.txt")
@@ -45,10 +44,3 @@ def list_sessions(turn: Turn) -> Reply:
     turn.state.choices = [str(s.id) for s in sessions]
     turn.state.choice_kind = intent.name
     return Reply("replies/training_list/list.txt", {"sessions": sessions})
-
-
-def _kind_matches(session: TrainingSession, kind: str) -> bool:
-    for word in KIND_WORDS:
-        if word in kind and (word in session.kind or word in session.title):
-            return True
-    return kind in session.kind or kind in session.title

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
+from bot.dialogue.turn import Turn
 from bot.services import training
 
 intent = Intent(
@@ -16,17 +17,15 @@ intent = Intent(
 
 @intent.handler
 def show(turn: Turn) -> Reply:
-    now = training.local_now(str(turn.config.get("ORG_TIMEZONE", "Asia/Shanghai")))
-    rows = training.my_registrations(turn.db, turn.user_id, now)
+    rows = training.my_registrations(turn.db, turn.user_id, turn.local_now())
     if not rows:
         return Reply("replies/training_mine/none.txt")
-    base = str(turn.config.get("PUBLIC_BASE_URL", "")).rstrip("/")
     items = [
         {
             "reg": r,
             "s": r.session,
             "position": training.waitlist_position(turn.db, r),
-            "checkin": f"{base}/checkin/{r.checkin_code}",
+            "checkin": turn.url("pages.checkin_code", code=r.checkin_code),
         }
         for r in rows
     ]

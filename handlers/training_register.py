@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dialogue.forms.engine import Choice, Slot
-from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.forms.spec import Choice, Slot
+from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
+from bot.dialogue.turn import Turn
 from bot.errors import HandlerError, Invalid
 from bot.models import TrainingSession
 from bot.services import members, training
 from handlers import validators
-from handlers.training_list import _kind_matches
 
 intent = Intent(
     "training_register",
@@ -26,14 +26,10 @@ intent = Intent(
 )
 
 
-def _now(turn: Turn) -> Any:
-    return training.local_now(str(turn.config.get("ORG_TIMEZONE", "Asia/Shanghai")))
-
-
 def session_choices(turn: Turn) -> list[Choice]:
     return [
         Choice(str(s.id), f"{s.title}（{s.starts_at:%m月%d日}）", (s.title, s.kind))
-        for s in training.open_sessions(turn.db, _now(turn))[:8]
+        for s in training.open_sessions(turn.db, turn.local_now())[:8]
     ]
 
 
@@ -44,7 +40,7 @@ def open_session(turn: Turn, value: str) -> str:
         raise Invalid("replies/common/invalid_choice.txt")
     member = members.by_openid(turn.db, turn.user_id)
     try:
-        training.check_open(session, _now(turn))
+        training.check_open(session, turn.local_now())
     except HandlerError as refusal:
         raise Invalid(refusal.template, **refusal.context) from None
     reason = training.eligibility(session, member)
@@ -103,10 +99,9 @@ signup.describe = describe
 def start(turn: Turn) -> Reply:
     """Start the form with the session the message (or the list just shown) names."""
     values: dict[str, Any] = {}
-    now = _now(turn)
-    sessions = training.open_sessions(turn.db, now)
+    sessions = training.open_sessions(turn.db, turn.local_now())
     kind = str(turn.entities.get("training_kind") or "")
-    picked = [s for s in sessions if kind and _kind_matches(s, kind)]
+    picked = [s for s in sessions if kind and training.kind_matches(s, kind)]
     if not picked and turn.message.msg_type != "event":
         picked = [s for s in sessions if s.title and s.title in turn.message.text]
     if not picked and turn.state.values.get("last_session") and turn.message.msg_type != "event":
@@ -135,19 +130,18 @@ def register(turn: Turn, values: dict[str, Any]) -> Reply:
             company=values["company"],
             position=values.get("position", ""),
             phone=values["phone"],
-            now=_now(turn),
+            now=turn.local_now(),
         )
     except HandlerError as refusal:
         return Reply(refusal.template, refusal.context)
     reg = outcome.registration
-    base = str(turn.config.get("PUBLIC_BASE_URL", "")).rstrip("/")
     if reg.status == "confirmed":
         return Reply(
             "replies/training_register/confirmed.txt",
             {
                 "s": session,
                 "reg": reg,
-                "checkin": f"{base}/checkin/{reg.checkin_code}",
+                "checkin": turn.url("pages.checkin_code", code=reg.checkin_code),
                 "ref": str(reg.id),
             },
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.dialogue.intents import Turn
+from bot.dialogue.forms.spec import NO, YES
+from bot.dialogue.turn import Turn
 from bot.errors import Invalid
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -47,8 +48,6 @@ def free_text(min_len: int, max_len: int):  # type: ignore[no-untyped-def]
 
 
 def yes_no(turn: Turn, text: str) -> str:
-    from bot.dialogue.forms.engine import NO, YES
-
     if text in YES:
         return "yes"
     if text in NO or text in ("不用", "不要", "算了"):

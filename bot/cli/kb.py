@@ -13,7 +13,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from bot.extensions import db
+from bot.kb import answers
 from bot.kb import entries as knowledge
+from bot.kb.base import KnowledgeBase
 from bot.models import KnowledgeEntry
 
 kb_cli = AppGroup("kb", help="The curated policy knowledge base.")
@@ -26,23 +28,20 @@ def input_lines(argument: str | None, from_stdin: bool) -> list[str]:
     return [argument or ""]
 
 
-def kb() -> knowledge.KnowledgeBase:
-    base: knowledge.KnowledgeBase = current_app.extensions["kb"]
+def kb() -> KnowledgeBase:
+    base: KnowledgeBase = current_app.extensions["kb"]
     return base
 
 
 def ask_json(question: str) -> dict[str, Any]:
     """What a member asking ``question`` would get, in the contract's JSON shape."""
-    from bot.dialogue.replies import render
-    from handlers.policy_qa import reply_for
-
-    decision = kb().decide(question)
+    found = answers.answer(kb(), question)
     return {
-        "band": decision.band,
-        "topic": decision.topic if decision.band == "answer" else None,
-        "score": round(decision.score, 4),
-        "answer": render(reply_for(kb(), decision, question)),
-        "candidates": [{"topic": c.topic, "score": round(c.score, 4)} for c in decision.candidates],
+        "band": found.band,
+        "topic": found.topic,
+        "score": round(found.score, 4),
+        "answer": found.text,
+        "candidates": [{"topic": c.topic, "score": round(c.score, 4)} for c in found.candidates],
     }
 
 

@@ -24,7 +24,7 @@ def load_demo() -> str:
     from datetime import timedelta
 
     from bot.models import Chamber, Member, TrainingSession
-    from bot.services.training import local_now
+    from bot.services.clock import local_now
 
     if db.session.execute(select(func.count()).select_from(TrainingSession)).scalar_one():
         return "demo data: already present (kept)"
@@ -62,9 +62,7 @@ def load_demo() -> str:
             ),
         ]
     )
-    today = local_now(str(current_app.config.get("ORG_TIMEZONE", "Asia/Shanghai"))).replace(
-        hour=9, minute=0, second=0, microsecond=0
-    )
+    today = local_now(current_app.config).replace(hour=9, minute=0, second=0, microsecond=0)
     db.session.add_all([
         TrainingSession(
             title="非公经济大讲堂·经济形势解读", kind="非公经济大讲堂",

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from bot.dialogue.intents import Intent, Notice, Registry, Turn
+from bot.dialogue.forms.engine import FormEngine as Engine
+from bot.dialogue.intents import Intent, Registry
 from bot.dialogue.replies import Reply, render, split_for_wechat
 from bot.dialogue.state import DialogueState
+from bot.dialogue.turn import LinkBuilder, Notice, Turn, no_links
 from bot.errors import HandlerError
 from bot.extensions import db, sqlite_immediate
 from bot.nlu.normalise import Parse, Understanding, normalise
@@ -64,16 +66,17 @@ class Dispatcher:
         org: Mapping[str, str],
         kb: Any = None,
         extract: Any = None,
+        links: LinkBuilder | None = None,
     ) -> None:
-        from bot.dialogue.forms.engine import FormEngine as Engine
-
         self.registry = registry
         self.nlu = nlu
         self.config = config
         self.org = org
         self.kb = kb
         self.extract = extract
-        engine = Engine(registry.forms, nlu)
+        # One link builder for every turn, made here once: a turn only carries a reference.
+        self.links = links or no_links
+        engine = Engine(registry.forms, nlu, interrupting=registry.interrupting)
         engine.interrupt = self._interrupt
         self.forms: FormEngine | None = engine
 
@@ -116,6 +119,7 @@ class Dispatcher:
             kb=self.kb,
             config=self.config,
             forms=self.forms,
+            links=self.links,
         )
         outcome = Outcome(reply="", state=state)
         try:

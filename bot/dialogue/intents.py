@@ -1,76 +1,34 @@
-"""Routing a member's message to the handler that answers it.
+"""What members want: :class:`Intent` declarations and the frozen :class:`Registry` of them.
 
-Precedence (issue 4): menu key → global commands (取消, 帮助, 人工, 返回, 更多) → the form in
-progress → understanding (NLU) → the intent's handler. Handlers declare what they answer with
-:class:`Intent`; they receive one :class:`Turn` and return a :class:`~bot.dialogue.replies.Reply`.
+Routing precedence (issue 4): menu key → global commands (取消, 帮助, 人工, 返回, 更多) → the
+form in progress → understanding (NLU) → the intent's handler. A handler module declares
+everything about its intent in one ``Intent(...)`` call — its triggers, whether the
+classifier learns it (``knowledge/intents/<name>.txt``), whether it may interrupt a form —
+and the registry derives every table from those declarations: menu keys, commands, events,
+forms, the classifier's labels, the interrupting intents.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
+from bot.dialogue.forms.spec import Form, Slot
 from bot.dialogue.replies import Reply
-from bot.dialogue.state import DialogueState
-from bot.extensions import DBSession
-from bot.wechat.channel import Inbound
+from bot.dialogue.turn import Turn
 
-if TYPE_CHECKING:
-    from bot.dialogue.forms.engine import Form
-
-log = logging.getLogger(__name__)
-
-HandlerFn = Callable[["Turn"], Reply]
-
-
-@dataclass
-class Notice:
-    """A message for another member, pushed after the turn's transaction commits."""
-
-    openid: str
-    reply: Reply
-
-
-@dataclass
-class Turn:
-    """Everything a handler may use for one message; handlers import nothing else."""
-
-    user_id: str
-    text: str
-    message: Inbound
-    db: DBSession
-    now: datetime
-    state: DialogueState
-    org: Mapping[str, str]
-    kb: Any = None
-    intent: str = ""
-    confidence: float = 0.0
-    entities: dict[str, Any] = field(default_factory=dict)
-    notices: list[Notice] = field(default_factory=list)
-    config: Mapping[str, Any] = field(default_factory=dict)
-    forms: Any = None  # the form engine
-    # Records that may be written after the reply, in batches (see bot.jobs.convlog): kind → data.
-    notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def note(self, kind: str, **data: Any) -> None:
-        """Record something for curators off the request path (e.g. an unanswered question)."""
-        self.notes.append((kind, data))
-
-    def notify(self, openid: str, reply: Reply) -> None:
-        """Queue a message to another member, sent only if this turn commits."""
-        self.notices.append(Notice(openid, reply))
-
-    def start_form(self, name: str, values: Mapping[str, Any] | None = None) -> Reply:
-        """Begin the form ``name``; slots the message already answers are filled."""
-        reply: Reply = self.forms.start(self, name, values)
-        return reply
+HandlerFn = Callable[[Turn], Reply]
 
 
 class Intent:
-    """A named thing members want, with what triggers it and the function that answers it."""
+    """A named thing members want, with what triggers it and the function that answers it.
+
+    :param classified: the intent classifier learns it from ``knowledge/intents/<name>.txt``
+        (False for intents reached only by an event, a menu key or an exact command).
+    :param interrupts_forms: a clear message of this intent in the middle of a form is
+        answered, and the pending prompt repeated (a question, a greeting).
+    :param light: the handler does no database or network I/O, so the webhook may run it in
+        the request thread instead of handing it to the pool that guards the budget.
+    """
 
     def __init__(
         self,
@@ -81,18 +39,20 @@ class Intent:
         commands: tuple[str, ...] = (),
         events: tuple[str, ...] = (),
         light: bool = False,
+        classified: bool = True,
+        interrupts_forms: bool = False,
     ) -> None:
         self.name = name
         self.description = description
         self.menu_keys = menu_keys
         self.commands = commands  # exact texts that select this intent ("帮助", "菜单")
         self.events = events
-        # Light: the handler does no database or network I/O, so the webhook may run it
-        # in the request thread instead of handing it to the pool that guards the budget.
         self.light = light
+        self.classified = classified
+        self.interrupts_forms = interrupts_forms
         self.run: HandlerFn | None = None
         self.handler_name = ""
-        self.forms: list[Any] = []
+        self.forms: list[Form] = []
         self._frozen = False
 
     def handler(self, fn: HandlerFn) -> HandlerFn:
@@ -104,13 +64,11 @@ class Intent:
         self.run = fn
         return fn
 
-    def form(self, *slots: Any, name: str | None = None, confirm: bool = True) -> Form:
+    def form(self, *slots: Slot, name: str | None = None, confirm: bool = True) -> Form:
         """Declare a form this intent owns; without a handler, the intent starts it."""
-        from bot.dialogue.forms.engine import Form
-
         if self._frozen:
             raise RuntimeError(f"intent {self.name!r} is registered already; declare forms earlier")
-        declared = Form(name or self.name, self, tuple(slots), confirm=confirm)
+        declared = Form(name or self.name, self.name, tuple(slots), confirm=confirm)
         self.forms.append(declared)
         return declared
 
@@ -133,14 +91,14 @@ class Intent:
 
 
 class Registry:
-    """The frozen table of intents, menu keys, commands and events."""
+    """The frozen table of intents, menu keys, commands, events, forms and labels."""
 
     def __init__(self, intents: tuple[Intent, ...]) -> None:
         self.intents: dict[str, Intent] = {}
         self.menu: dict[str, Intent] = {}
         self.commands: dict[str, Intent] = {}
         self.events: dict[str, Intent] = {}
-        self.forms: dict[str, Any] = {}
+        self.forms: dict[str, Form] = {}
         for intent in intents:
             if intent.name in self.intents:
                 raise RuntimeError(f"intent {intent.name!r} is listed twice in handlers.ALL")
@@ -161,6 +119,9 @@ class Registry:
                             f"{what} {key!r} is claimed by {table[key].name!r} and {intent.name!r}"
                         )
                     table[key] = intent
+        # What the classifier learns, in routing order; `flask nlu eval` reports in it too.
+        self.labels: tuple[str, ...] = tuple(i.name for i in intents if i.classified)
+        self.interrupting: frozenset[str] = frozenset(i.name for i in intents if i.interrupts_forms)
 
     def get(self, name: str) -> Intent | None:
         return self.intents.get(name)

@@ -116,10 +116,10 @@ def push_job(
 def send_reminders() -> int:
     """Remind every confirmed registrant of tomorrow's sessions, each exactly once."""
     from bot.dialogue.replies import Reply, render
-    from bot.services import training
+    from bot.links import public_url
+    from bot.services import clock, training
 
-    now = training.local_now(str(current_app.config.get("ORG_TIMEZONE", "Asia/Shanghai")))
-    base = str(current_app.config.get("PUBLIC_BASE_URL", "")).rstrip("/")
+    now = clock.local_now(current_app.config)
     sent = 0
     for reg in training.due_reminders(db.session, now):
         # Claim first and commit: a second worker running the same sweep finds it taken.
@@ -130,7 +130,10 @@ def send_reminders() -> int:
         text = render(
             Reply(
                 "replies/training_register/reminder.txt",
-                {"s": reg.session, "checkin": f"{base}/checkin/{reg.checkin_code}"},
+                {
+                    "s": reg.session,
+                    "checkin": public_url("pages.checkin_code", code=reg.checkin_code),
+                },
             )
         )
         enqueue_push(reg.openid, text, notice=True)

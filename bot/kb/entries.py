@@ -1,58 +1,31 @@
-"""The knowledge base: entry files, the database's live copy, and the in-memory index.
+"""Knowledge-base entries: the reviewed files, their database rows, and moving between them.
 
 Files (``knowledge/entries/<topic>.md``: YAML front matter, the answer, ``<!-- more -->``,
 the detail) are what staff review; ``flask kb import`` copies them into the database, which
-the admin console edits; ``flask kb export`` writes them back. Every process keeps an index
-built from the database and rebuilds it in a background thread when the version number in
-Redis (``bot:kb:version``) moves, so an edit is answered everywhere within about a second.
+the admin console edits; ``flask kb export`` writes them back. Whoever changes rows bumps
+the version number in Redis (``bot:kb:version``), and every process's live base
+(``bot.kb.base``) rebuilds its index from the rows.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import Flask
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 
 from bot.extensions import DBSession
-from bot.kb.index import (
-    Analyzer,
-    Candidate,
-    Index,
-    build_index,
-    search,
-    shared_analyzer,
-    unique,
-)
+from bot.kb.index import unique
 from bot.models import KnowledgeEntry
-from bot.nlu.normalise import normalise
 from bot.paths import KNOWLEDGE_DIR
-
-log = logging.getLogger(__name__)
 
 ENTRIES_DIR = KNOWLEDGE_DIR / "entries"
 MORE_MARK = "<!-- more -->"
 VERSION_KEY = "bot:kb:version"
-
-# Band thresholds on the calibrated score (a cosine), chosen on our own labelled questions
-# (knowledge/intents/policy_question.txt by topic, and out_of_scope.txt), not on eval/.
-ANSWER_SCORE = 0.32
-SURE_SCORE = 0.55
-ANSWER_MARGIN = 0.05
-CHOICE_SCORE = 0.20
-# Below SURE_SCORE, a question the intent model deems chit-chat is declined.
-OUT_OF_SCOPE_PROBABILITY = 0.5
-# Staff-written answers are templates for org.* only; the sandbox blocks attribute tricks.
-_SANDBOX = SandboxedEnvironment(autoescape=False)
 
 
 @dataclass
@@ -232,180 +205,3 @@ def record_unanswered(db: DBSession, notes: Iterable[dict[str, Any]]) -> None:
 def bump_version(redis_client: Any) -> int:
     """Tell every process to rebuild its index."""
     return int(redis_client.incr(VERSION_KEY))
-
-
-# -- the runtime --------------------------------------------------------------------------
-# The last index built in this process, by content: apps created one after another in one
-# process (tests, CLI) with the same entries share it instead of re-segmenting everything.
-_built: dict[tuple[int, int], Index] = {}
-
-
-@dataclass
-class Decision:
-    band: str  # answer | choices | none
-    topic: str | None
-    score: float
-    candidates: list[Candidate] = field(default_factory=list)
-
-
-class KnowledgeBase:
-    """The index of the live entries, rebuilt in the background when the version moves."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self._analyzer: Analyzer | None = None
-        self._index: Index | None = None
-        self._entries: dict[str, EntryData] = {}
-        self._compiled: dict[str, Any] = {}
-        self._rendered: dict[str, str] = {}
-        self.reply_cache: dict[tuple[str, str], str] = {}  # for handlers; reset with the index
-        self.version = -1
-        self._lock = threading.RLock()
-        self._watcher: threading.Thread | None = None
-        self.intent_model: Any = None  # set by the factory; used to spot chit-chat
-        # Popular questions are asked again and again; keyed by the index they came from.
-        self._decisions: dict[tuple[int, str, int], Decision] = {}
-        self._stop = threading.Event()
-
-    # loading
-    @property
-    def analyzer(self) -> Analyzer:
-        if self._analyzer is None:
-            with self._lock:
-                if self._analyzer is None:
-                    self._analyzer = shared_analyzer(
-                        KNOWLEDGE_DIR / "userdict.txt", KNOWLEDGE_DIR / "synonyms.txt"
-                    )
-        return self._analyzer
-
-    def ensure_loaded(self) -> None:
-        if self._index is None:
-            with self._lock:
-                if self._index is None:
-                    self._reload(self._remote_version())
-            self._start_watcher()
-
-    def _remote_version(self) -> int:
-        try:
-            return int(self.app.extensions["redis"].get(VERSION_KEY) or 0)
-        except Exception:
-            return self.version if self.version >= 0 else 0
-
-    def _reload(self, version: int) -> None:
-        from bot.extensions import db
-
-        started = time.perf_counter()
-        with self.app.app_context():
-            entries = load_active(db.session)
-            db.session.remove()
-        self.rebuild(entries)
-        self.version = version
-        log.info(
-            "knowledge base v%s: %d entries indexed in %.0f ms",
-            version,
-            len(entries),
-            (time.perf_counter() - started) * 1000,
-        )
-
-    def rebuild(self, entries: list[EntryData]) -> None:
-        """Index ``entries`` and swap them in (readers keep the old index until then)."""
-        today = date.today()
-        live = [e for e in entries if e.is_valid(today)]
-        docs = [(e.topic, e.questions, " ".join([*e.keywords, e.title]), e.answer) for e in live]
-        key = (id(self.analyzer), hash(tuple((t, tuple(q), h, b) for t, q, h, b in docs)))
-        index = _built.get(key)
-        if index is None:
-            index = build_index(self.analyzer, docs)
-            _built.clear()  # keep one: a process serves one knowledge base at a time
-            _built[key] = index
-        self._entries, self._index, self._compiled = {e.topic: e for e in live}, index, {}
-        self._rendered = {}
-        self.reply_cache = {}
-
-    def _start_watcher(self) -> None:
-        if self._watcher is not None and self._watcher.is_alive():
-            return
-        self._watcher = threading.Thread(target=self._watch, daemon=True, name="kb-watch")
-        self._watcher.start()
-
-    def _watch(self) -> None:
-        interval = float(self.app.config.get("KB_RELOAD_SECONDS", 0.5))
-        while not self._stop.wait(interval):
-            remote = self._remote_version()
-            if remote != self.version:
-                try:
-                    self._reload(remote)
-                except Exception:
-                    log.exception("knowledge base reload failed; keeping the old index")
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    @property
-    def size(self) -> int:
-        return self._index.size if self._index else 0
-
-    # answering
-    def entry(self, topic: str) -> EntryData | None:
-        self.ensure_loaded()
-        return self._entries.get(topic)
-
-    def decide(self, text: str, k: int = 5) -> Decision:
-        self.ensure_loaded()
-        index = self._index
-        assert index is not None
-        key = (id(index), text, k)
-        hit = self._decisions.get(key)
-        if hit is not None:
-            return hit
-        decision = self._decide(index, text, k)
-        if len(self._decisions) > 4096:
-            self._decisions.clear()
-        self._decisions[key] = decision
-        return decision
-
-    def _decide(self, index: Index, text: str, k: int) -> Decision:
-        candidates = search(index, self.analyzer, text, k)
-        if not candidates:
-            return Decision("none", None, 0.0, [])
-        top = candidates[0].score
-        second = candidates[1].score if len(candidates) > 1 else 0.0
-        if top < SURE_SCORE and self._chit_chat(text):
-            return Decision("none", None, top, candidates)
-        if top >= SURE_SCORE or (top >= ANSWER_SCORE and top - second >= ANSWER_MARGIN):
-            return Decision("answer", candidates[0].topic, top, candidates)
-        if top >= CHOICE_SCORE:
-            return Decision("choices", None, top, candidates)
-        return Decision("none", None, top, candidates)
-
-    @staticmethod
-    def render_text(text: str, org: Mapping[str, str]) -> str:
-        return str(_SANDBOX.from_string(text).render(org=org))
-
-    def _chit_chat(self, text: str) -> bool:
-        """Whether the intent model is sure this is not a chamber question at all.
-
-        Word overlap alone cannot tell "汇率是多少" from "会费是多少"; the classifier, trained
-        on what members ask and on everyday chit-chat, can.
-        """
-        if self.intent_model is None:
-            return False
-        probs = self.intent_model.probabilities(normalise(text))
-        return bool(probs.get("out_of_scope", 0.0) >= OUT_OF_SCOPE_PROBABILITY)
-
-    def render_answer(self, topic: str, org: Mapping[str, str]) -> str:
-        # The organisation's settings are fixed for an app, so one rendering per topic and
-        # index (the cache is replaced with the index) serves every member.
-        rendered = self._rendered.get(topic)
-        if rendered is not None:
-            return rendered
-        entry = self.entry(topic)
-        if entry is None:
-            return ""
-        template = self._compiled.get(topic)
-        if template is None:
-            template = _SANDBOX.from_string(entry.answer)
-            self._compiled[topic] = template
-        text = str(template.render(org=org))
-        self._rendered[topic] = text
-        return text

@@ -1,173 +1,40 @@
-"""Retrieval for Chinese policy questions: analysis, an inverted index, scoring, bands.
+"""Retrieval for Chinese policy questions: an inverted index over entries, and its scoring.
 
-Each entry is indexed as several documents: every standard question, paraphrase and the
-title ("question documents"), plus one "content document" (keywords, title and answer).
-Terms are jieba words in search mode (with the domain dictionary) and character bigrams,
-with synonyms folded to one canonical word. Weights are sublinear TF-IDF, vectors are unit
-length, so a score is a cosine in [0, 1]. An entry scores
+Text is cut into terms by the shared segmenter (``bot.nlu.segment``). Each entry is indexed
+as several documents: every standard question, paraphrase and the title ("question
+documents"), plus one "content document" (keywords, title and answer). Terms are jieba
+words in search mode (with the domain dictionary) and character bigrams, with synonyms
+folded to one canonical word. Weights are sublinear TF-IDF, vectors are unit length, so a
+score is a cosine in [0, 1]. An entry scores
 ``QUESTION_WEIGHT × best question cosine + (1 − QUESTION_WEIGHT) × content cosine``: questions
 rank above answer text. Postings are numpy arrays; a query touches only its terms' postings.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
 import math
 import multiprocessing as mp
 import os
-import re
-import threading
 from array import array
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bot.nlu.normalise import normalise
+from bot.nlu.segment import Analyzer
 
 QUESTION_WEIGHT = 0.8
 # From this many entries, index builds segment text in parallel processes.
 PARALLEL_FROM = 2000
 # From this many entries, the commonest terms are left out of scoring (see search()).
 LARGE_BASE = 1000
-BIGRAM_WEIGHT = 0.6
-# Function words that carry no topic; question words (怎么, 哪些) are left to IDF.
-STOPWORDS = frozenset(
-    "的 了 吗 呢 啊 吧 呀 嘛 哦 么 是 在 和 与 及 或 我 我们 你 你们 您 他 她 它 这 那 "
-    "个 一下 请问 请 想 想要 要 能 能不能 可以 可不可以 会 有没有 有 没有 就 都 也 还 "
-    "给 把 被 让 对 从 到 为 去 来 上 下 里 中 啥 吗 一个 一些 这个 那个 知道 问 问问".split()
-)
-_HAN_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+")
-
-
-@dataclass(frozen=True)
-class Doc:
-    topic: str
-    text: str
 
 
 @dataclass
 class Candidate:
     topic: str
     score: float
-
-
-class Analyzer:
-    """Normalise, segment, fold synonyms, add character bigrams."""
-
-    def __init__(self, userdict: Path | None = None, synonyms: Path | None = None) -> None:
-        self._jieba = _tokenizer()
-        self.canonical: dict[str, str] = {}
-        if synonyms and synonyms.is_file():
-            for line in synonyms.read_text(encoding="utf-8").splitlines():
-                line = line.strip()
-                if not line or line.startswith("#"):
-                    continue
-                words = [normalise(w) for w in re.split(r"[,，]", line) if w.strip()]
-                for word in words[1:]:
-                    self.canonical.setdefault(word, words[0])
-        if userdict and userdict.is_file():
-            self._jieba.load_userdict(str(userdict))
-        # Every synonym must come out of jieba as one token, or folding cannot see it.
-        for word in [*self.canonical, *self.canonical.values()]:
-            if len(word) > 1:
-                self._jieba.add_word(word, 2000)
-        # Whether a string is a dictionary word (for search-mode sub-words).
-        self._is_word: Callable[[str], Any] = (
-            self._jieba.get_freq if hasattr(self._jieba, "get_freq") else self._jieba.FREQ.get
-        )
-        self._lock = threading.Lock()
-        # A message is analysed by the intent model, the knowledge base and the chit-chat
-        # check; segment it once. Index builds call terms() directly and bypass this.
-        self._cached = functools.lru_cache(maxsize=4096)(self._frozen_terms)
-
-    def _frozen_terms(self, text: str, normalised: bool) -> tuple[tuple[str, float], ...]:
-        return tuple(self.terms(text, normalised=normalised).items())
-
-    def query_terms(self, text: str, *, normalised: bool = False) -> dict[str, float]:
-        """``terms`` for a member's message, memoised (the result is a fresh dict)."""
-        return dict(self._cached(text[:1000], normalised))
-
-    def fold(self, text: str) -> str:
-        """Segment, then replace whole-token synonyms by their canonical word.
-
-        Folding tokens, not substrings, keeps 电话 in 电话诈骗 and 扶贫 in 扶贫济困 intact.
-        """
-        return "".join(self._tokens(text))
-
-    def _tokens(self, text: str) -> list[str]:
-        with self._lock:  # jieba's tokenizer is not documented as thread-safe
-            # No HMM guessing of unknown words: the character bigrams cover those, and
-            # segmentation is twice as fast without it.
-            tokens = self._jieba.lcut(text, HMM=False)
-        return [self.canonical.get(t, t) for t in tokens]
-
-    def terms(self, text: str, *, normalised: bool = False, words: bool = True) -> dict[str, float]:
-        """Weighted terms: words (with search-mode sub-words) and character bigrams.
-
-        ``words=False`` gives the bigrams alone: for long answer text, where segmenting
-        costs most of an index build and adds little to what the bigrams already match.
-        """
-        norm = text if normalised else normalise(text)
-        weights: dict[str, float] = defaultdict(float)
-        if words:
-            tokens = self._tokens(norm[:1000])
-            is_word = self._is_word
-            canonical = self.canonical
-            for token in tokens:
-                # Word-ish tokens only: Han characters, letters or digits, not stopwords.
-                if token in STOPWORDS or not ("\u4e00" <= token[0] <= "\u9fff" or token.isalnum()):
-                    continue
-                weights["w:" + token] += 1.0
-                # jieba's search mode: the dictionary words inside a long word count too.
-                n = len(token)
-                if n > 2:
-                    for size in (2, 3):
-                        for k in range(n - size + 1):
-                            part = token[k : k + size]
-                            if part != token and is_word(part):
-                                weights["w:" + canonical.get(part, part)] += 1.0
-            norm = "".join(tokens)  # folded synonyms fold the bigrams too
-        chars = "".join(c for c in norm if "\u4e00" <= c <= "\u9fff" or c.isalnum())
-        for k in range(len(chars) - 1):
-            weights["b:" + chars[k : k + 2]] += BIGRAM_WEIGHT
-        return weights
-
-
-def _tokenizer() -> Any:
-    """jieba's segmenter: the C++ implementation (jieba_fast_dat, same dictionary and
-    algorithm, about ten times faster and 60 MB lighter per process) when installed, else
-    the pure-Python jieba."""
-    try:
-        import jieba_fast_dat as jieba_impl
-    except ImportError:  # pragma: no cover - the pinned requirements include it
-        import jieba as jieba_impl
-
-        jieba_impl.setLogLevel(logging.WARNING)  # it logs its cache loading at DEBUG
-    tokenizer = jieba_impl.Tokenizer()
-    tokenizer.initialize()
-    return tokenizer
-
-
-_shared: dict[tuple[str, str, float, float], Analyzer] = {}
-_shared_lock = threading.Lock()
-
-
-def shared_analyzer(userdict: Path, synonyms: Path) -> Analyzer:
-    """One analyzer per process and word-list version: jieba takes ~1.5 s to start."""
-
-    def mtime(path: Path) -> float:
-        return path.stat().st_mtime if path.exists() else 0.0
-
-    key = (str(userdict), str(synonyms), mtime(userdict), mtime(synonyms))
-    with _shared_lock:
-        if key not in _shared:
-            _shared[key] = Analyzer(userdict, synonyms)
-        return _shared[key]
 
 
 @dataclass

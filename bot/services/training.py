@@ -20,6 +20,9 @@ from bot.extensions import DBSession
 from bot.models import Member, Registration, TrainingSession, utcnow
 
 ACTIVE = ("confirmed", "waitlisted", "attended")
+# Words members use for a kind of training ("新生代的培训"), looked for in a session's kind
+# and title: the kind entity is canonical ("新生代企业家培训班"), sessions' names are not.
+KIND_WORDS = ("新生代", "优秀民营", "入党", "大讲堂")
 
 
 def local_now(tz: str = "Asia/Shanghai") -> datetime:
@@ -36,6 +39,14 @@ def open_sessions(db: DBSession, now: datetime) -> list[TrainingSession]:
         .order_by(TrainingSession.starts_at, TrainingSession.id)
     )
     return list(db.execute(query).scalars())
+
+
+def kind_matches(session: TrainingSession, kind: str) -> bool:
+    """Whether ``session`` is of the training kind a member named (the ``training_kind``)."""
+    for word in KIND_WORDS:
+        if word in kind and (word in session.kind or word in session.title):
+            return True
+    return kind in session.kind or kind in session.title
 
 
 def eligibility(session: TrainingSession, member: Member | None) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template
 
 from bot.dialogue.replies import org_settings
+from bot.links import public_url
 
 bp = Blueprint("pages", __name__)
 
@@ -39,8 +40,7 @@ def checkin_code(code: str) -> str:
     ).scalar_one_or_none()
     if reg is None:
         abort(404)
-    base = str(current_app.config.get("PUBLIC_BASE_URL", "")).rstrip("/")
-    qr = segno.make(f"{base}/admin/checkin/{code}", error="m")
+    qr = segno.make(public_url("admin.checkin", code=code), error="m")
     return render_template(
         "pages/checkin.html",
         reg=reg,

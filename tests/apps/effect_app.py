@@ -15,11 +15,14 @@ import time
 
 import handlers
 from bot import create_app
-from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
+from bot.dialogue.turn import Turn
 from bot.models import OutboundMessage
 
-effect_test = Intent("effect_test", description="测试用：带副作用的慢处理", commands=("副作用",))
+effect_test = Intent(
+    "effect_test", description="测试用：带副作用的慢处理", commands=("副作用",), classified=False
+)
 
 
 @effect_test.handler

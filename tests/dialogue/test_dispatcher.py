@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-import handlers
 from bot.dialogue.intents import Intent, Registry
 from bot.dialogue.state import DialogueState
 from bot.extensions import db
@@ -18,17 +15,6 @@ from bot.jobs.convlog import flush, mask_phones
 from bot.models import ConversationLog, Handoff, HandoffMessage, Member, MemberRequest
 from tests.conftest import WeChat
 from tests.handlers.test_training_register import make_session
-
-
-def test_every_handler_module_is_registered():
-    names = {intent.name for intent in handlers.ALL}
-    for module in pkgutil.iter_modules(handlers.__path__):
-        if module.name == "validators":
-            continue
-        mod = importlib.import_module(f"handlers.{module.name}")
-        for value in vars(mod).values():
-            if isinstance(value, Intent):
-                assert value.name in names, f"{module.name}.{value.name} is not in handlers.ALL"
 
 
 def test_registry_refuses_duplicates():
@@ -174,8 +160,22 @@ def test_session_date_entities_in_nlu_parse(runner):
     assert data["entities"].get("phone") == "13800138000"
 
 
-def test_local_now_is_naive_local_time():
-    from bot.services.training import local_now
+def test_a_turn_tells_local_time_and_builds_public_links(app):
+    from bot.dialogue.turn import Turn
 
-    assert local_now().tzinfo is None
-    assert abs((local_now() - local_now("UTC")) - timedelta(hours=8)) < timedelta(seconds=5)
+    dispatcher = app.extensions["dispatcher"]
+    noon_utc = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+    turn = Turn(
+        user_id="o-1",
+        text="",
+        message=None,
+        db=db.session,
+        now=noon_utc,
+        state=DialogueState(),
+        org={},
+        config=app.config,
+        links=dispatcher.links,
+    )
+    assert turn.local_now() == datetime(2026, 12, 1, 12, 0)  # ORG_TIMEZONE, Asia/Shanghai
+    base = app.config["PUBLIC_BASE_URL"].rstrip("/")
+    assert turn.url("pages.checkin_code", code="ab12") == f"{base}/checkin/ab12"

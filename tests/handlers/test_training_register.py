@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask import current_app
 
 from bot.extensions import db
 from bot.models import Member, Registration, TrainingSession
-from bot.services.training import local_now
+from bot.services.clock import local_now
 from tests.conftest import WeChat
 
 
 def make_session(**kw) -> TrainingSession:
-    now = local_now()
+    now = local_now(current_app.config)
     values = dict(
         title="第三期新生代企业家培训班",
         kind="新生代企业家培训班",
@@ -95,7 +96,7 @@ def test_invalid_phone_is_asked_again_with_a_reason(app, wechat, session):
 
 
 def test_deadline_passed(app, wechat):
-    now = local_now()
+    now = local_now(current_app.config)
     make_session(deadline=now - timedelta(hours=1))
     reply = wechat.say("我要报名新生代企业家培训班")
     assert "截止" in reply
@@ -175,7 +176,7 @@ def test_full_session_offers_waiting_list_and_cancellation_promotes(
 def test_reminder_is_sent_exactly_once(app, client, sandbox_calls):
     from bot.jobs.queue import send_reminders
 
-    now = local_now()
+    now = local_now(current_app.config)
     make_session(starts_at=(now + timedelta(days=1)).replace(hour=9, minute=0))
     person = WeChat(client, "o-remind")
     for text in ("报名新生代培训", "张三", "某某公司", "经理", "13800138000", "1"):

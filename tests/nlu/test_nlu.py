@@ -5,12 +5,8 @@ from __future__ import annotations
 import json
 
 from bot.cli.nlu import report
-from bot.nlu.classifier import LABELS, read_examples
+from bot.nlu.classifier import read_examples
 from tests.conftest import ROOT, eval_set
-
-
-def test_examples_cover_every_label():
-    assert {label for _, label in read_examples()} == set(LABELS)
 
 
 def test_examples_do_not_copy_the_intent_dev_set():
@@ -34,7 +30,7 @@ def test_intent_bar_on_the_development_set(app):
         utterance, label = line.split("\t")
         rows.append((utterance, label))
     predicted = [nlu.parse(u).intent for u, _ in rows]
-    text = report(rows, predicted)
+    text = report(rows, predicted, labels=app.extensions["registry"].labels)
     macro = float(
         next(line for line in text.splitlines() if line.startswith("macro-F1")).split()[-1]
     )

@@ -15,116 +15,34 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
-from bot.dialogue.intents import Intent, Turn
+from bot.dialogue.forms.spec import DONE, NO, YES, Choice, Form, Slot
 from bot.dialogue.replies import Reply, render
 from bot.dialogue.state import DialogueState
+from bot.dialogue.turn import Turn
 from bot.errors import Invalid
-from bot.models import FormSubmission
+from bot.nlu.entities import extract
+from bot.services import submissions
 
 log = logging.getLogger(__name__)
 
-Validator = Callable[[Turn, str], Any]
-SubmitFn = Callable[[Turn, dict[str, Any]], Reply]
 MAX_FAILURES = 3
-YES = frozenset(
-    {
-        "1",
-        "是",
-        "是的",
-        "对",
-        "对的",
-        "确认",
-        "确定",
-        "提交",
-        "好",
-        "好的",
-        "可以",
-        "没问题",
-        "ok",
-        "yes",
-        "y",
-        "确认提交",
-        "嗯",
-        "行",
-    }
-)
-NO = frozenset({"2", "否", "不", "不对", "修改", "改", "不是", "no", "n", "重新填"})
-DONE = frozenset({"完成", "好了", "没有了", "没了", "无", "跳过", "不用了", "不需要"})
 # Messages that answer a prompt are short; a clear question in the middle of a form is
-# answered and the prompt repeated. These intents may interrupt a form.
-INTERRUPTING = frozenset({"policy_question", "greeting", "help", "out_of_scope"})
+# answered and the prompt repeated. Which intents may do so, each declares
+# (``Intent(..., interrupts_forms=True)``); the registry hands the engine their names.
 _QUESTION = re.compile(r"[?？吗呢]|怎么|如何|什么|哪些|哪里|多少|能不能|可不可以|是否")
-
-
-@dataclass(frozen=True)
-class Choice:
-    value: str
-    label: str
-    aliases: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Slot:
-    """One field of a form.
-
-    :param validate: returns the normalised value or raises :class:`Invalid`.
-    :param entity: the NLU entity that fills it from any message (``phone``, ``date`` …).
-    :param profile: the member-profile key that pre-fills it.
-    :param choices: numbered options offered in the prompt; the validator gets the value.
-    :param when: ask only when this holds for the values so far.
-    :param attachment: media messages are collected into this slot.
-    """
-
-    name: str
-    label: str
-    validate: Validator | None = None
-    entity: str | None = None
-    profile: str | None = None
-    optional: bool = False
-    choices: Callable[[Turn], list[Choice]] | None = None
-    when: Callable[[Mapping[str, Any]], bool] | None = None
-    attachment: bool = False
-    free_text: bool = False  # any text is an answer: only clear questions interrupt
-
-
-@dataclass
-class Form:
-    name: str
-    intent: Intent
-    slots: tuple[Slot, ...]
-    confirm: bool = True
-    submit: SubmitFn | None = None
-    prefill: Callable[[Turn], dict[str, Any]] | None = None
-    describe: Callable[[Turn, dict[str, Any]], dict[str, Any]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def on_submit(self, fn: SubmitFn) -> SubmitFn:
-        self.submit = fn
-        return fn
-
-    def on_prefill(self, fn: Callable[[Turn], dict[str, Any]]) -> Callable[[Turn], dict[str, Any]]:
-        self.prefill = fn
-        return fn
-
-    def slot(self, name: str) -> Slot:
-        return next(s for s in self.slots if s.name == name)
-
-    def template(self, step: str) -> str:
-        return f"replies/{self.name}/{step}.txt"
 
 
 class FormEngine:
     """Runs every registered form; the dispatcher asks it before understanding a message."""
 
-    def __init__(self, forms: Mapping[str, Form], nlu: Any) -> None:
+    def __init__(
+        self, forms: Mapping[str, Form], nlu: Any, *, interrupting: frozenset[str] = frozenset()
+    ) -> None:
         self.forms = dict(forms)
         self.nlu = nlu
+        self.interrupting = interrupting
         self.interrupt: Callable[[str, Turn], Reply] | None = None  # set by the dispatcher
 
     def active(self, state: DialogueState) -> bool:
@@ -247,7 +165,7 @@ class FormEngine:
         if self.interrupt is None or turn.text.isdigit():
             return None
         parse = self.nlu.parse(turn.message.text)
-        if parse.intent not in INTERRUPTING or parse.confidence < 0.6:
+        if parse.intent not in self.interrupting or parse.confidence < 0.6:
             return None
         questioning = bool(_QUESTION.search(turn.text))
         if parse.intent in ("greeting", "help"):
@@ -370,23 +288,16 @@ class FormEngine:
         assert form.submit is not None, f"form {form.name} has no submit action"
         state = turn.state
         key = f"{form.name}:{turn.user_id}:{state.form_started_at:.6f}"
-        done = turn.db.execute(
-            select(FormSubmission).where(FormSubmission.key == key)
-        ).scalar_one_or_none()
+        done = submissions.lookup(turn.db, key)
         values = {k: v for k, v in state.values.items() if not k.startswith("_")}
         turn.state = DialogueState(handoff=state.handoff)
         if done is not None:
-            return Reply("replies/common/form_already.txt", {"ref": done.record_ref})
+            return Reply("replies/common/form_already.txt", {"ref": done})
         reply = form.submit(turn, values)
         ref = str(reply.context.get("ref", "")) if reply.context else ""
-        try:
-            # Same transaction as the record: both land, or neither does.
-            with turn.db.begin_nested():
-                turn.db.add(
-                    FormSubmission(key=key, form=form.name, openid=turn.user_id, record_ref=ref)
-                )
-        except IntegrityError as exc:
-            raise RuntimeError("form submitted twice concurrently") from exc
+        # Same transaction as the record: both land, or neither does.
+        if not submissions.claim(turn.db, key, form=form.name, openid=turn.user_id, record_ref=ref):
+            raise RuntimeError("form submitted twice concurrently")
         return reply
 
 
@@ -411,8 +322,6 @@ def pick(options: list[Choice], text: str) -> Choice | None:
 
 def _number(text: str) -> int | None:
     """A picked number: "2", "第二个", "选3", "②" (the entity extractor reads these)."""
-    from bot.nlu.entities import extract
-
     value = extract(text).get("number")
     return int(value) if isinstance(value, int) else None
 
