@@ -16,6 +16,9 @@ WECHAT_ACCOUNT_ID = "gh_shanghui_dev"
 DATABASE_URL = ""
 REDIS_URL = ""
 SECRET_KEY = ""
+# Set by the factory when neither SECRET_KEY nor instance/secret_key gave a key and this
+# process signs with a random one; `flask init` then stores a key for every process.
+SECRET_KEY_TEMPORARY = False
 
 # Seconds a signed request may differ from our clock before it is treated as a replay.
 WEBHOOK_TIMESTAMP_WINDOW_SECONDS = 300
@@ -41,7 +44,7 @@ RQ_QUEUE = "bot"
 # A template message for notices outside the customer-service window (waiting-list
 # promotions, reminders); unset, such notices wait for the member's next message.
 WECHAT_NOTICE_TEMPLATE_ID = ""
-# How often a worker sweeps for chores (tomorrow's training reminders).
+# How often `flask scheduler` queues the chores (tomorrow's training reminders) for a worker.
 CHORES_INTERVAL_SECONDS = 600
 
 # Where members' phones reach the app's pages (knowledge-base detail pages, check-in codes).

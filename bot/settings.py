@@ -25,6 +25,7 @@ ENV_NAMES: tuple[str, ...] = (
     "WEBHOOK_TIMESTAMP_WINDOW_SECONDS",
     "WEBHOOK_REPLY_BUDGET_SECONDS",
     "DIALOGUE_TTL_SECONDS",
+    "CHORES_INTERVAL_SECONDS",
     "PUBLIC_BASE_URL",
     "SESSION_COOKIE_SECURE",
     "WECHAT_NOTICE_TEMPLATE_ID",
@@ -88,14 +89,29 @@ def normalise_db_url(url: str | None, instance_path: str) -> str:
     return url
 
 
-def instance_secret_key(instance_path: str) -> str:
-    """A random key generated once into `instance/secret_key`, so sessions survive restarts."""
-    path = Path(instance_path) / "secret_key"
-    if path.is_file():
-        return path.read_text().strip()
+SECRET_KEY_FILE = "secret_key"
+
+
+def read_secret_key(instance_path: str | Path) -> str | None:
+    """The key ``flask init`` wrote into `instance/secret_key`, or None when there is none."""
+    path = Path(instance_path) / SECRET_KEY_FILE
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return key or None
+
+
+def create_secret_key(instance_path: str | Path) -> str:
+    """Generate a random key into `instance/secret_key` once (``flask init``), so sessions
+    survive restarts and every process of the host signs with the same key."""
+    existing = read_secret_key(instance_path)
+    if existing:
+        return existing
+    path = Path(instance_path) / SECRET_KEY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    # O_EXCL: two processes starting at once must end up with the same key.
+    # O_EXCL: two processes initialising at once must end up with the same key.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

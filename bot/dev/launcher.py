@@ -1,9 +1,10 @@
 """``make run``: everything a newcomer needs, started together and stopped together.
 
 With no ``REDIS_URL`` it starts an embedded Redis; with no ``WECHAT_API_BASE`` the WeChat API
-sandbox; then it migrates and seeds the database (``flask init``), starts a job worker and
-serves the bot with gunicorn. Ctrl-C or SIGTERM stops all of it. In production these are
-separate services (see README.md).
+sandbox; then it migrates and seeds the database and stores a secret key (``flask init``),
+starts a job worker and the chores' scheduler (one of each) and serves the bot with
+gunicorn. Ctrl-C or SIGTERM stops all of it. In production these are separate services
+(see README.md).
 """
 
 from __future__ import annotations
@@ -81,9 +82,10 @@ def main() -> int:
                 log.error("the WeChat API sandbox did not start")
                 return 1
         subprocess.run([_bin("flask"), "--app", "wsgi", "init"], cwd=ROOT, env=env, check=True)
-        children.append(
-            subprocess.Popen([_bin("flask"), "--app", "wsgi", "worker"], cwd=ROOT, env=env)
-        )
+        for command in ("worker", "scheduler"):
+            children.append(
+                subprocess.Popen([_bin("flask"), "--app", "wsgi", command], cwd=ROOT, env=env)
+            )
         children.append(
             subprocess.Popen(
                 [

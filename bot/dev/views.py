@@ -22,7 +22,7 @@ bp = Blueprint("dev", __name__, url_prefix="/dev")
 
 @bp.get("/chat")
 def chat_page() -> str:
-    from bot.cli.commands import load_menu
+    from bot.wechat.menu import load_menu
 
     return render_template(
         "dev/chat.html",

@@ -1,0 +1,98 @@
+"""The embedded Redis: started by the commands that need it, never by the factory.
+
+Each test runs the real ``flask`` command in a subprocess on an instance folder of its own
+(``--app 'bot:create_app(instance_path=...)'``), with no ``REDIS_URL``: the configured Redis
+is then that instance's embedded one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+from bot.dev.embedded import embedded_redis
+from bot.settings import ENV_NAMES, read_secret_key
+
+ROOT = Path(__file__).resolve().parents[2]
+FLASK = str(Path(sys.executable).with_name("flask"))
+
+
+def flask(
+    instance: Path, *args: str, sandbox: str, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in (*ENV_NAMES, "FLASK_APP", "FLASK_ENV")}
+    env["WECHAT_API_BASE"] = sandbox + "cgi-bin/"
+    env["DATABASE_URL"] = f"sqlite:///{instance.parent / 'bot.db'}"
+    app = f"bot:create_app(instance_path={str(instance)!r})"
+    return subprocess.run(
+        [FLASK, "--app", app, *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def answers(socket: Path) -> bool:
+    try:
+        return bool(redis.Redis(unix_socket_path=str(socket), socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.mark.slow
+def test_a_command_needing_redis_starts_the_embedded_one_and_stops_it(tmp_path: Path, sandbox: str):
+    instance = tmp_path / "instance"
+    # `wechat menu push` keeps the access token in Redis: it needs the server.
+    done = flask(instance, "wechat", "menu", "push", sandbox=sandbox)
+    assert done.returncode == 0, done.stderr
+    assert '"errcode": 0' in done.stdout
+    assert "embedded redis started" in done.stderr
+    assert "embedded redis stopped" in done.stderr
+    assert not answers(instance / "redis" / "redis.sock")
+
+
+@pytest.mark.slow
+def test_a_running_embedded_redis_is_used_and_left_running(tmp_path: Path, sandbox: str):
+    instance = tmp_path / "instance"
+    server = embedded_redis(instance)
+    server.start()
+    try:
+        done = flask(instance, "wechat", "menu", "push", sandbox=sandbox)
+        assert done.returncode == 0, done.stderr
+        assert "embedded redis started" not in done.stderr
+        assert server.process is not None and server.process.poll() is None
+        client = redis.Redis(unix_socket_path=str(server.socket))
+        assert any(b"token" in key for key in client.keys()), client.keys()
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_commands_that_need_no_redis_start_none(tmp_path: Path, sandbox: str):
+    instance = tmp_path / "instance"
+    done = flask(instance, "wechat", "menu", "show", sandbox=sandbox)
+    assert done.returncode == 0, done.stderr
+    assert "embedded redis" not in done.stderr
+    assert not instance.exists()
+
+
+@pytest.mark.slow
+def test_init_stores_the_secret_key_every_process_then_reads(tmp_path: Path, sandbox: str):
+    instance = tmp_path / "instance"
+    first = flask(instance, "init", sandbox=sandbox, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "database ready" in first.stdout
+    key = read_secret_key(instance)
+    assert key and len(key) == 64
+    again = flask(instance, "init", sandbox=sandbox, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert read_secret_key(instance) == key  # safe to repeat: the key is kept
+    assert "random key" not in again.stderr
