@@ -1,4 +1,10 @@
-"""Every intent the bot serves, registered explicitly by the factory."""
+"""Every intent the bot serves, registered explicitly by the factory.
+
+The list is the only registration: everything else about an intent (commands, menu keys,
+whether the classifier learns it, whether it may interrupt a form) is declared by its
+``Intent(...)`` in its handler module. ``tests/handlers/test_registry.py`` fails when a
+module's intent is missing here or the examples files do not match the classified intents.
+"""
 
 from __future__ import annotations
 

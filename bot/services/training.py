@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.errors import HandlerError
 from bot.extensions import DBSession
 from bot.models import Member, Registration, TrainingSession, utcnow
+from bot.services import clock
 
 ACTIVE = ("confirmed", "waitlisted", "attended")
 # Words members use for a kind of training ("新生代的培训"), looked for in a session's kind
@@ -25,11 +26,12 @@ ACTIVE = ("confirmed", "waitlisted", "attended")
 KIND_WORDS = ("新生代", "优秀民营", "入党", "大讲堂")
 
 
-def local_now(tz: str = "Asia/Shanghai") -> datetime:
-    """Naive local time: sessions are scheduled in the organisation's wall-clock time."""
-    from zoneinfo import ZoneInfo
+def local_now(tz: str = clock.DEFAULT_ZONE) -> datetime:
+    """Naive local time in ``tz``. Deprecated: use ``bot.services.clock.local_now(config)``.
 
-    return datetime.now(ZoneInfo(tz)).replace(tzinfo=None)
+    Kept only while ``bot/console`` (being rebuilt) still calls it; delete it with that call.
+    """
+    return clock.local_now({"ORG_TIMEZONE": tz})
 
 
 def open_sessions(db: DBSession, now: datetime) -> list[TrainingSession]:
