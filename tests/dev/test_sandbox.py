@@ -1,4 +1,4 @@
-"""Tests for the local WeChat server-API sandbox (bot/sandbox.py), over real HTTP."""
+"""Tests for the local WeChat server-API sandbox (bot/dev/sandbox/), over real HTTP."""
 
 from __future__ import annotations
 
@@ -354,6 +354,20 @@ def test_calls_page(sandbox: Sandbox) -> None:
         # Intranet deployments have no internet: everything must be inline.
         assert "<script src" not in response.text
         assert "<link" not in response.text
+    # The page is templates/dev/sandbox.html: its script reads the JSON lines and strips the
+    # API prefix with escapes that must reach the browser as written.
+    assert 'text.split("\\n")' in response.text
+    assert 'call.path.replace(/^\\/cgi-bin\\//, "")' in response.text
+
+
+def test_an_endpoint_declared_twice_is_refused() -> None:
+    from bot.dev.sandbox.registry import Endpoints, merge
+
+    first, second = Endpoints(), Endpoints()
+    for family in (first, second):
+        family.route("menu/get")(lambda state, query, body: {})
+    with pytest.raises(ValueError, match="/cgi-bin/menu/get"):
+        merge(first, second)
 
 
 class SandboxWeChatClient(WeChatClient):  # type: ignore[misc]
