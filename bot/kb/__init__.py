@@ -1,1 +1,1 @@
-"""The knowledge base: curated entries, the retrieval index, answers."""
+"""The knowledge base: curated entries (files, rows), the index, the live base, answers."""

@@ -1,1 +1,1 @@
-"""The declarative form engine that every intake form uses."""
+"""Forms every intake uses: their declarations (``spec``) and the engine that runs them."""
