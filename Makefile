@@ -35,10 +35,12 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: sudo apt-get install -y wrk"; exit 1; }
 	$(PY) -m bench.run --rounds 3; status=$$?; $(PY) -m bench.kb_bench && exit $$status
 
+## ruff, formatting, mypy (strict on bot/ and handlers/) and the import contracts of pyproject.toml.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) instance
