@@ -14,7 +14,7 @@ from bot.extensions import db
 from bot.jobs.convlog import flush, mask_phones
 from bot.models import ConversationLog, Handoff, HandoffMessage, Member, MemberRequest
 from tests.conftest import WeChat
-from tests.handlers.test_training_register import make_session
+from tests.factories import MemberFactory, TrainingSessionFactory
 
 
 def test_registry_refuses_duplicates():
@@ -31,7 +31,7 @@ def test_unknown_state_version_starts_over():
 
 
 def test_menu_key_wins_over_a_form_in_progress(app, wechat):
-    make_session()
+    TrainingSessionFactory()
     wechat.say("报名新生代培训")
     assert "电话" in wechat.event("CLICK", "CONTACT")
     # The tap started over: the form is gone.
@@ -39,7 +39,7 @@ def test_menu_key_wins_over_a_form_in_progress(app, wechat):
 
 
 def test_timeout_closes_the_form_and_says_so(app, wechat):
-    make_session()
+    TrainingSessionFactory()
     wechat.say("报名新生代培训")
     key = f"bot:dialogue:{wechat.openid}"
     redis = app.extensions["redis"]
@@ -51,7 +51,7 @@ def test_timeout_closes_the_form_and_says_so(app, wechat):
 
 
 def test_two_messages_of_one_user_at_once_keep_state_consistent(app, client):
-    make_session()
+    TrainingSessionFactory()
     member = WeChat(client, "o-concurrent")
     member.say("报名新生代培训")
     results = []
@@ -113,8 +113,7 @@ def test_mask_phones():
 
 
 def test_member_binding_matches_the_roster(app, wechat):
-    db.session.add(Member(name="张三", company="华兴五金有限公司", mobile="13800000001"))
-    db.session.commit()
+    MemberFactory(name="张三", company="华兴五金有限公司", mobile="13800000001")
     assert "姓名" in wechat.say("会员认证")
     wechat.say("张三")
     wechat.say("13800000001")
@@ -136,7 +135,7 @@ def test_member_binding_without_a_match_offers_to_apply(app, wechat):
 
 
 def test_repeated_confirmation_submits_once(app, client):
-    make_session(capacity=5)
+    TrainingSessionFactory(capacity=5)
     member = WeChat(client, "o-twice")
     for text in ("报名新生代培训", "张三", "某某公司", "经理", "13800138000"):
         member.say(text)

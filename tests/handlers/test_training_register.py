@@ -8,33 +8,16 @@ import pytest
 from flask import current_app
 
 from bot.extensions import db
-from bot.models import Member, Registration, TrainingSession
+from bot.models import Registration, TrainingSession
 from bot.services.clock import local_now
 from tests.conftest import WeChat
-
-
-def make_session(**kw) -> TrainingSession:
-    now = local_now(current_app.config)
-    values = dict(
-        title="第三期新生代企业家培训班",
-        kind="新生代企业家培训班",
-        starts_at=now + timedelta(days=10),
-        capacity=2,
-        status="open",
-        audience="anyone",
-        place="市委党校",
-        deadline=now + timedelta(days=8),
-    )
-    values.update(kw)
-    session = TrainingSession(**values)
-    db.session.add(session)
-    db.session.commit()
-    return session
+from tests.factories import MemberFactory, TrainingSessionFactory
 
 
 @pytest.fixture
 def session(app):
-    return make_session()
+    """第三期新生代企业家培训班 at 市委党校 in ten days: two seats, open to anyone."""
+    return TrainingSessionFactory(capacity=2)
 
 
 def test_happy_path_from_question_to_confirmation(app, wechat, session):
@@ -65,16 +48,13 @@ def test_one_message_fills_session_and_phone(app, wechat, session):
 
 
 def test_bound_member_is_prefilled(app, wechat, session):
-    db.session.add(
-        Member(
-            name="王五",
-            company="甬商贸易商行",
-            position="负责人",
-            mobile="13900000003",
-            openid=wechat.openid,
-        )
+    MemberFactory(
+        name="王五",
+        company="甬商贸易商行",
+        position="负责人",
+        mobile="13900000003",
+        openid=wechat.openid,
     )
-    db.session.commit()
     offer = wechat.say("报名新生代培训")
     assert "使用已登记信息" in offer and "王五" in offer and "139****0003" in offer
     summary = wechat.say("1")
@@ -97,14 +77,16 @@ def test_invalid_phone_is_asked_again_with_a_reason(app, wechat, session):
 
 def test_deadline_passed(app, wechat):
     now = local_now(current_app.config)
-    make_session(deadline=now - timedelta(hours=1))
+    TrainingSessionFactory(deadline=now - timedelta(hours=1))
     reply = wechat.say("我要报名新生代企业家培训班")
     assert "截止" in reply
     assert Registration.query.count() == 0
 
 
 def test_members_only_session_refuses_non_members(app, wechat):
-    make_session(title="优秀民营企业家培训班", kind="优秀民营企业家培训班", audience="members")
+    TrainingSessionFactory(
+        title="优秀民营企业家培训班", kind="优秀民营企业家培训班", audience="members"
+    )
     reply = wechat.say("我要报名优秀民营企业家培训班")
     assert "仅限会员" in reply and "会员认证" in reply
 
@@ -177,7 +159,7 @@ def test_reminder_is_sent_exactly_once(app, client, sandbox_calls):
     from bot.jobs.queue import send_reminders
 
     now = local_now(current_app.config)
-    make_session(starts_at=(now + timedelta(days=1)).replace(hour=9, minute=0))
+    TrainingSessionFactory(starts_at=(now + timedelta(days=1)).replace(hour=9, minute=0))
     person = WeChat(client, "o-remind")
     for text in ("报名新生代培训", "张三", "某某公司", "经理", "13800138000", "1"):
         person.say(text)

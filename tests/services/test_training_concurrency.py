@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ import xmltodict
 from bot import create_app
 from bot.extensions import db
 from bot.models import Registration, TrainingSession
-from bot.services.training import local_now
 from bot.settings import ENV_NAMES
 from bot.wechat.simulate import Signer, text_xml
 from tests.conftest import (
@@ -30,6 +28,7 @@ from tests.conftest import (
     TOKEN,
     database_url,
 )
+from tests.factories import TrainingSessionFactory
 
 BIN = Path(sys.executable).parent
 MEMBERS, SEATS = 50, 10
@@ -57,17 +56,7 @@ def server(tmp_path, redis_url, sandbox):
     with app.app_context():
         db.drop_all()
         db.create_all()
-        session = TrainingSession(
-            title="第三期新生代企业家培训班",
-            kind="新生代企业家培训班",
-            capacity=SEATS,
-            starts_at=local_now() + timedelta(days=10),
-            status="open",
-            audience="anyone",
-        )
-        db.session.add(session)
-        db.session.commit()
-        session_id = session.id
+        session_id = TrainingSessionFactory(capacity=SEATS).id
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
     env.update({k: str(v) for k, v in settings.items()})
