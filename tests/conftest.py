@@ -1,6 +1,7 @@
 """Fixtures: a real Redis server, a real database (SQLite file or TEST_DATABASE_URL),
-the WeChat API sandbox over HTTP, and a ``wechat`` driver that talks to the webhook with
-signed XML."""
+the WeChat API sandbox over HTTP, a ``wechat`` driver that talks to the webhook with signed
+XML, and (for the tests of the zero-configuration default) the embedded Redis of an instance
+folder of the test's own. Rows come from tests/factories.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from pytest_redis import factories
 
 from bot import create_app, warm_up
 from bot.dev.chat import reply_text
-from bot.dev.embedded import redis_server_binary
+from bot.dev.embedded import EmbeddedRedis, redis_server_binary
+from bot.dev.embedded import embedded_redis as embedded_redis_of
 from bot.extensions import db
 from bot.settings import ENV_NAMES
 from bot.wechat.simulate import Signer, event_xml, message_xml, text_xml
@@ -94,6 +96,24 @@ def database_url(tmp_path: Path) -> str:
 @pytest.fixture
 def redis_url(redis_server, redisdb) -> str:
     return f"redis://{redis_server.host}:{redis_server.port}/0"
+
+
+@pytest.fixture
+def instance_path(tmp_path: Path) -> Path:
+    """An instance folder of the test's own (``create_app(instance_path=...)``); not created."""
+    return tmp_path / "instance"
+
+
+@pytest.fixture
+def embedded_redis(instance_path: Path) -> Iterator[EmbeddedRedis]:
+    """The embedded Redis of ``instance_path``, started as ``make run`` starts it; stopped after.
+    (The factory never starts it: an app with no REDIS_URL only points at it.)"""
+    server = embedded_redis_of(instance_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.dev.embedded import embedded_redis
+from bot.dev.embedded import EmbeddedRedis
 from bot.settings import ENV_NAMES, read_secret_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,19 +60,15 @@ def test_a_command_needing_redis_starts_the_embedded_one_and_stops_it(tmp_path: 
 
 
 @pytest.mark.slow
-def test_a_running_embedded_redis_is_used_and_left_running(tmp_path: Path, sandbox: str):
-    instance = tmp_path / "instance"
-    server = embedded_redis(instance)
-    server.start()
-    try:
-        done = flask(instance, "wechat", "menu", "push", sandbox=sandbox)
-        assert done.returncode == 0, done.stderr
-        assert "embedded redis started" not in done.stderr
-        assert server.process is not None and server.process.poll() is None
-        client = redis.Redis(unix_socket_path=str(server.socket))
-        assert any(b"token" in key for key in client.keys()), client.keys()
-    finally:
-        server.stop()
+def test_a_running_embedded_redis_is_used_and_left_running(
+    instance_path: Path, embedded_redis: EmbeddedRedis, sandbox: str
+):
+    done = flask(instance_path, "wechat", "menu", "push", sandbox=sandbox)
+    assert done.returncode == 0, done.stderr
+    assert "embedded redis started" not in done.stderr
+    assert embedded_redis.process is not None and embedded_redis.process.poll() is None
+    client = redis.Redis(unix_socket_path=str(embedded_redis.socket))
+    assert any(b"token" in key for key in client.keys()), client.keys()
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from bot import create_app
-from bot.dev.embedded import EmbeddedRedis, embedded_redis
+from bot.dev.embedded import EmbeddedRedis
 from bot.extensions import db
 from bot.jobs.chores import CHORES, LEAD_KEY, ChoreScheduler, make_scheduler
 from bot.settings import ENV_NAMES
@@ -147,10 +147,10 @@ def finished_chores(server: EmbeddedRedis) -> int:
 
 
 @pytest.mark.slow
-def test_chores_run_again_within_seconds_of_redis_coming_back(tmp_path: Path, sandbox: str):
-    instance = tmp_path / "instance"
-    server = embedded_redis(instance)
-    server.start()
+def test_chores_run_again_within_seconds_of_redis_coming_back(
+    tmp_path: Path, instance_path: Path, embedded_redis: EmbeddedRedis, sandbox: str
+):
+    instance, server = instance_path, embedded_redis
     settings = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
         "WECHAT_API_BASE": sandbox + "cgi-bin/",
@@ -188,4 +188,3 @@ def test_chores_run_again_within_seconds_of_redis_coming_back(tmp_path: Path, sa
     finally:
         for proc in procs:
             proc.stop()
-        server.stop()
