@@ -21,6 +21,7 @@ from bot.settings import (
     read_secret_key,
     settings_from_env,
 )
+from bot.web import guards, headers
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +68,20 @@ def create_app(
     from bot.dialogue.replies import when
 
     app.jinja_env.filters["when"] = when
+    guards.init_app(app)  # before any route: the bounded <int:> converter
+    headers.init_app(app)
     register_extensions(app)
     register_blueprints(app)
     register_handlers(app)
     register_commands(app)
+    if int(app.config.get("PROXY_COUNT") or 0) > 0:
+        # Behind nginx (deploy/nginx.conf) the client's address and scheme arrive in
+        # X-Forwarded-*; trust exactly the configured number of hops, no more.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_COUNT"])
+        proxied = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = proxied  # type: ignore[method-assign]
     return app
 
 

@@ -74,3 +74,6 @@ ORG_TIMEZONE = "Asia/Shanghai"
 HANDOFF_WEEKDAYS = "0,1,2,3,4"
 HANDOFF_HOURS = "09:00-12:00,14:00-17:30"
 HANDOFF_ACK_SECONDS = 600
+
+# Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (nginx: 1).
+PROXY_COUNT = 0

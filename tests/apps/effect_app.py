@@ -43,3 +43,11 @@ def whoami() -> dict[str, int]:
     (the tests wait until every worker has finished gunicorn's post_worker_init warm-up)."""
     time.sleep(0.2)
     return {"pid": os.getpid()}
+
+
+@app.get("/_test/remote")
+def remote() -> dict[str, str]:
+    """The client as the app sees it (behind nginx: through ProxyFix)."""
+    from flask import request
+
+    return {"addr": str(request.remote_addr), "scheme": request.scheme, "host": request.host}
