@@ -49,6 +49,11 @@ def main() -> int:
     redis_server: EmbeddedRedis | None = None
 
     def stop(*_: object) -> None:
+        # Once stopping, further signals are ignored: `make run` forwards SIGTERM to us as well
+        # when its process group gets one, and a second SystemExit raised in here would cut
+        # the clean-up short (and leave the embedded Redis running).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for child in reversed(children):
             if child.poll() is None:
                 child.terminate()

@@ -75,6 +75,15 @@ class ChoreScheduler(CronScheduler):
         self._leading = False
         self._registered = False
         self._reachable = True
+        self._stopping = False
+
+    def _request_stop(self, signum: int, frame: Any) -> None:
+        # One stop is enough: a second SIGTERM (a launcher forwarding its group's) must not
+        # interrupt the stepping down that the first one started.
+        if self._stopping:
+            return
+        self._stopping = True
+        super()._request_stop(signum, frame)  # type: ignore[no-untyped-call]
 
     def start(self) -> None:
         """Run until SIGTERM/SIGINT (RQ's handlers raise StopRequested)."""
