@@ -7,6 +7,8 @@ models and migrations run on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from bot.models.base import utcnow
+from bot.models.calendar import CalendarYear, Holiday
+from bot.models.cases import Case, CaseCounter, CaseEvent, Outbox
 from bot.models.forms import FormSubmission
 from bot.models.handoff import Handoff, HandoffMessage
 from bot.models.kb import KnowledgeEntry, UnansweredQuestion
@@ -19,16 +21,22 @@ from bot.models.wechat import Follower, OutboundMessage, PendingReply
 __all__ = [
     "AdminUser",
     "AuditLog",
+    "CalendarYear",
+    "Case",
+    "CaseCounter",
+    "CaseEvent",
     "Chamber",
     "ConversationLog",
     "Follower",
     "FormSubmission",
     "Handoff",
     "HandoffMessage",
+    "Holiday",
     "KnowledgeEntry",
     "Member",
     "MemberRequest",
     "OutboundMessage",
+    "Outbox",
     "PendingReply",
     "Registration",
     "TrainingSession",
