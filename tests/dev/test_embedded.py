@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from bot import create_app
 from bot.dev.embedded import EmbeddedRedis
+from bot.extensions import db
 from bot.settings import ENV_NAMES, read_secret_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +94,23 @@ def test_init_stores_the_secret_key_every_process_then_reads(tmp_path: Path, san
     assert again.returncode == 0, again.stderr
     assert read_secret_key(instance) == key  # safe to repeat: the key is kept
     assert "random key" not in again.stderr
+
+
+@pytest.mark.slow
+def test_the_other_command_groups_start_it_too_but_not_for_help(
+    tmp_path: Path, instance_path: Path, sandbox: str
+):
+    # kb, nlu, admin, training and export are mounted under a group that starts it first.
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+    app = create_app(database, instance_path=instance_path)
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    assert not instance_path.exists()
+    helped = flask(instance_path, "kb", "--help", sandbox=sandbox)
+    assert helped.returncode == 0 and "knowledge base" in helped.stdout
+    assert "embedded redis" not in helped.stderr
+    exported = flask(instance_path, "export", "members", "--format", "json", sandbox=sandbox)
+    assert exported.returncode == 0, exported.stderr
+    assert "embedded redis started" in exported.stderr
+    assert "embedded redis stopped" in exported.stderr
