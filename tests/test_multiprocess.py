@@ -688,6 +688,35 @@ def test_redis_down_degraded_reply_and_healthz_503(
         web.stop()
 
 
+@pytest.mark.slow
+def test_log_lines_redis_held_when_it_died_are_saved(
+    deployment: Deployment, lonely_redis: tuple[Proc, str], tmp_path: Path
+):
+    """Issue 16: with no job worker draining the list, every line sits in Redis; Redis is
+    killed; the web processes find it gone and write the lines they handed it, once each."""
+    redis_proc, redis_url = lonely_redis
+    settings = {**deployment.settings, "REDIS_URL": redis_url}
+    web = start_gunicorn(
+        "gunicorn-lostlog", settings, tmp_path, workers=2, CONVLOG_FLUSH_SECONDS=0.2
+    )
+    try:
+        members = [Member(web.url) for _ in range(12)]
+        for member in members:
+            assert member.say("你好").status == 200
+        assert all(deployment.count(ConversationLog, openid=m.openid) == 0 for m in members)
+        redis_proc.popen.kill()
+        redis_proc.popen.wait(timeout=5)
+
+        def saved() -> bool:
+            return all(deployment.count(ConversationLog, openid=m.openid) == 1 for m in members)
+
+        wait_for(saved, 15, "the kept log lines to be saved", web.tail)
+        time.sleep(1.5)  # a later look must not write them again
+        assert all(deployment.count(ConversationLog, openid=m.openid) == 1 for m in members)
+    finally:
+        web.stop()
+
+
 # -- 5. Slow clients do not stall everyone else -----------------------------------------------
 
 

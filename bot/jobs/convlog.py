@@ -5,6 +5,12 @@ pipeline it sends anyway); a daemon thread in each process drains up to ``CONVLO
 lines a second into SQL in one transaction. A synchronous commit per message would cost the
 greeting path most of its throughput. LPOP with a count is atomic, so several processes
 draining at once never write a line twice.
+
+Redis keeps nothing on disk, so the lines it held when it died would be lost (1.3 % of the
+lines in an outage test). Each web process therefore keeps the lines it handed to Redis in
+the last minute (:class:`RecentLines`); when it finds Redis gone, or restarted empty, it
+writes them itself. Every line carries a key and a line already stored is skipped, so a line
+saved by both the worker and a web process is stored once.
 """
 
 from __future__ import annotations
@@ -14,14 +20,17 @@ import json
 import logging
 import os
 import re
+import secrets
 import threading
 import time
+from collections import deque
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis
 from flask import Flask
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from bot.extensions import db
 from bot.models import ConversationLog
@@ -63,6 +72,7 @@ def entry(
     delivery: str = "passive",
 ) -> dict[str, Any]:
     return {
+        "key": secrets.token_hex(8),
         "at": time.time(),
         "openid": openid,
         "msg_type": msg_type,
@@ -78,10 +88,6 @@ def entry(
     }
 
 
-def to_row(data: dict[str, Any]) -> ConversationLog:
-    return ConversationLog(**to_values(data))
-
-
 def to_values(data: dict[str, Any]) -> dict[str, Any]:
     return dict(
         at=datetime.fromtimestamp(float(data.get("at", time.time())), UTC).replace(tzinfo=None),
@@ -94,7 +100,29 @@ def to_values(data: dict[str, Any]) -> dict[str, Any]:
         handler=data.get("handler"),
         latency_ms=data.get("latency_ms"),
         delivery=str(data.get("delivery", "passive"))[:12],
+        line_key=(str(data["key"])[:32] if data.get("key") else None),
     )
+
+
+def store(items: Iterable[dict[str, Any]]) -> int:
+    """Insert log lines and their notes, skipping lines whose key is stored already; the
+    caller commits. Answers how many lines were new."""
+    items = list(items)
+    keys = [str(item["key"]) for item in items if item.get("key")]
+    seen: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found = db.session.execute(
+            select(ConversationLog.line_key).where(ConversationLog.line_key.in_(chunk))
+        ).scalars()
+        seen.update(key for key in found if key)
+    fresh = [item for item in items if not item.get("key") or str(item["key"]) not in seen]
+    if fresh:
+        # One executemany on the table (Core), not an ORM object per line nor the ORM
+        # bulk path (15 % slower per line, and this runs for every message).
+        db.session.execute(insert(ConversationLog.__table__), [to_values(i) for i in fresh])
+        write_notes([note for item in fresh for note in item.get("notes") or []])
+    return len(fresh)
 
 
 def flush(client: redis.Redis, batch: int = 500) -> int:
@@ -102,21 +130,9 @@ def flush(client: redis.Redis, batch: int = 500) -> int:
     lines = client.lpop("bot:convlog", batch)
     if not lines:
         return 0
-    rows = []
-    notes: list[dict[str, Any]] = []
-    for line in cast(list[str], lines):
-        try:
-            data = json.loads(line)
-            rows.append(to_values(data))
-            notes.extend(data.get("notes") or [])
-        except (ValueError, TypeError):
-            log.warning("dropping an unreadable conversation-log line")
+    items = _parse(cast(list[str], lines))
     try:
-        if rows:
-            # One executemany on the table (Core), not an ORM object per line nor the ORM
-            # bulk path (15 % slower per line, and this runs for every message).
-            db.session.execute(insert(ConversationLog.__table__), rows)
-        write_notes(notes)
+        written = store(items)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -125,7 +141,19 @@ def flush(client: redis.Redis, batch: int = 500) -> int:
         raise
     finally:
         db.session.remove()
-    return len(rows)
+    return written
+
+
+def _parse(lines: Iterable[str]) -> list[dict[str, Any]]:
+    items = []
+    for line in lines:
+        try:
+            data = json.loads(line)
+            to_values(data)  # refuse what could not be stored
+            items.append(data)
+        except (ValueError, TypeError, AttributeError):
+            log.warning("dropping an unreadable conversation-log line")
+    return items
 
 
 def write_notes(notes: list[dict[str, Any]]) -> None:
@@ -138,12 +166,51 @@ def write_notes(notes: list[dict[str, Any]]) -> None:
 def write_now(data: dict[str, Any]) -> None:
     """Direct write, for when Redis is down (degraded mode)."""
     try:
-        db.session.add(to_row(data))
-        write_notes(data.get("notes") or [])
+        store([data])
         db.session.commit()
     except Exception:
         db.session.rollback()
         log.exception("conversation log write failed")
+
+
+class RecentLines:
+    """The log lines this process handed to Redis in the last ``seconds`` (at most
+    ``limit``), kept to be written directly if Redis turns out to have lost them."""
+
+    def __init__(self, seconds: float = 60.0, limit: int = 20000) -> None:
+        self.seconds = seconds
+        self._lines: deque[tuple[float, str]] = deque(maxlen=limit)
+        self._lock = threading.Lock()
+
+    def add(self, line: str) -> None:
+        # On every turn: one append; old lines are trimmed when the lines are taken.
+        self._lines.append((time.monotonic(), line))
+
+    def take(self) -> list[str]:
+        """The lines still within the window, and forget them all."""
+        cutoff = time.monotonic() - self.seconds
+        with self._lock:
+            lines = [line for at, line in self._lines if at >= cutoff]
+            self._lines.clear()
+        return lines
+
+    def save(self) -> int:
+        """Write the kept lines to SQL (inside an app context); answer how many were new."""
+        lines = self.take()
+        if not lines:
+            return 0
+        try:
+            written = store(_parse(lines))
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("could not save %d kept conversation-log lines", len(lines))
+            return 0
+        finally:
+            db.session.remove()
+        if written:
+            log.warning("saved %d conversation-log lines that Redis lost", written)
+        return written
 
 
 class Flusher:
@@ -156,6 +223,8 @@ class Flusher:
 
     def __init__(self, backstop: bool = False) -> None:
         self.backstop = backstop
+        self.recent = RecentLines()
+        self._redis_run: str | None = None
         self._pid: int | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -187,6 +256,9 @@ class Flusher:
         while not self._stop.wait(interval):
             try:
                 client = app.extensions["redis"]
+                if self.backstop and self._redis_lost(client):
+                    with app.app_context():
+                        self.recent.save()
                 if threshold and client.llen("bot:convlog") < threshold:
                     continue
                 with app.app_context():
@@ -194,3 +266,14 @@ class Flusher:
                         pass
             except Exception as exc:
                 log.warning("conversation log flush failed (%s); will retry", exc)
+
+    def _redis_lost(self, client: redis.Redis) -> bool:
+        """Whether Redis is unreachable or has restarted (and so lost its list) since the
+        last look."""
+        try:
+            run_id = str(client.info("server").get("run_id", ""))
+        except redis.RedisError:
+            return True
+        restarted = self._redis_run is not None and run_id != self._redis_run
+        self._redis_run = run_id
+        return restarted

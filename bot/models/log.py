@@ -25,3 +25,6 @@ class ConversationLog(db.Model):  # type: ignore[name-defined,misc]
     handler: Mapped[str | None] = mapped_column(String(60))
     latency_ms: Mapped[float | None] = mapped_column(Float)
     delivery: Mapped[str] = mapped_column(String(12), default="passive")  # passive|push|held
+    # Set by the process that answered: a line written twice (by the worker's batch and by a
+    # web process saving what a lost Redis held) is stored once.
+    line_key: Mapped[str | None] = mapped_column(String(32), unique=True)

@@ -43,6 +43,7 @@ class Runtime:
         self.ledger = ledger
         self.dispatcher = dispatcher
         self.flusher = convlog.Flusher(backstop=True)
+        ledger.keep_line = self.flusher.recent.add
         self._pool: ThreadPoolExecutor | None = None
         self._pid = 0
         self._lock = threading.Lock()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,6 +125,9 @@ class Ledger:
         self.windows = windows
         # The per-message scripts go through the lean client (see bot.wechat.fastredis); it sends
         # EVALSHA and falls back to EVAL when Redis lost its script cache.
+        # Told every log line handed to Redis (the web process keeps the last minute of them
+        # in case Redis loses them: bot.jobs.convlog.RecentLines).
+        self.keep_line: Callable[[str], None] = _ignore
         fast = self._fast = ScriptClient(redis_url)
         self._begin = Script(fast, _BEGIN)
         self._finish = Script(fast, _FINISH)
@@ -219,7 +223,9 @@ class Ledger:
         if window:
             count, ttl = self.windows[window]
             commands.append(("SET", f"bot:win:{window}:{user}", count, "EX", ttl))
-        commands.append(("RPUSH", "bot:convlog", _JSON.encode(log_entry)))
+        line = _JSON.encode(log_entry)
+        self.keep_line(line)
+        commands.append(("RPUSH", "bot:convlog", line))
         commands.append(("DEL", claim.lock))
         self._fast.post(commands)
 
@@ -258,6 +264,9 @@ class Ledger:
             more_op = "set" if more else "del"
         window = window_kind(message)
         count, ttl = self.windows[window] if window else ("", "")
+        line = _JSON.encode(log_entry) if log_entry is not None else ""
+        if line:
+            self.keep_line(line)
         self._finish(
             keys=[
                 self.dedup_key(message),
@@ -279,7 +288,7 @@ class Ledger:
                 "1" if clear_pending else "0",
                 count,
                 ttl,
-                _JSON.encode(log_entry) if log_entry is not None else "",
+                line,
                 begin.lock_token or "",
             ],
         )
@@ -297,3 +306,7 @@ def window_kind(message: Inbound) -> str | None:
     if message.event in ("click", "subscribe", "scan"):
         return "evt"
     return None
+
+
+def _ignore(line: str) -> None:
+    """The default ``keep_line``: nobody keeps the lines."""
