@@ -21,3 +21,17 @@ class Invalid(Exception):
         super().__init__(template)
         self.template = template
         self.context = context
+
+
+class FormEnded(Exception):
+    """A validator (or a submit action) closes the form in progress with this reply.
+
+    For answers that make going on pointless: "already submitted", "not eligible", a consent
+    refused. The form's state is cleared and nothing is submitted; ``Invalid`` instead asks
+    again.
+    """
+
+    def __init__(self, template: str, **context: Any) -> None:
+        super().__init__(template)
+        self.template = template
+        self.context = context

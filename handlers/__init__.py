@@ -24,6 +24,7 @@ from handlers import (
 ALL: tuple[Intent, ...] = (
     common.welcome,
     common.greeting,
+    common.goodbye,
     common.help_,
     common.contact,
     common.cancel,
@@ -37,6 +38,8 @@ ALL: tuple[Intent, ...] = (
     services.mediation_apply,
     services.appeal_submit,
     services.case_status,
+    services.notices,
+    services.legal_checkup,
     policy_qa.intent,
     common.out_of_scope,
 )

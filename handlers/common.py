@@ -1,7 +1,8 @@
-"""Small talk and navigation: greeting, help, contact, out-of-scope, cancel, welcome.
+"""Small talk and navigation: greeting, goodbye, help, contact, out-of-scope, cancel, welcome.
 
 No slots and no records, except that a follow or scan is recorded by ``bot.wechat.events``
-before these run.
+before these run, and that a declined message is noted for the unanswered queue (curators
+see what members asked that the bot does not serve).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ greeting = Intent(
     light=True,
     interrupts_forms=True,
 )
+goodbye = Intent("goodbye", description="道别、结束对话", light=True, interrupts_forms=True)
 help_ = Intent(
     "help",
     description="能做什么、菜单",
@@ -59,6 +61,11 @@ def say_hello(turn: Turn) -> Reply:
     return Reply("replies/greeting/hello.txt")
 
 
+@goodbye.handler
+def say_goodbye(turn: Turn) -> Reply:
+    return Reply("replies/goodbye/bye.txt")
+
+
 @help_.handler
 def show_help(turn: Turn) -> Reply:
     return Reply("replies/help/menu.txt")
@@ -71,6 +78,16 @@ def show_contact(turn: Turn) -> Reply:
 
 @out_of_scope.handler
 def decline(turn: Turn) -> Reply:
+    if turn.text:
+        # Declined, or misrouted here: either way curators should see it beside the
+        # knowledge base's misses (written off the request path, like those).
+        turn.note(
+            "unanswered",
+            normalised=turn.text[:255],
+            text=turn.message.text[:2000],
+            topic=None,
+            score=None,
+        )
     return Reply("replies/out_of_scope/decline.txt")
 
 

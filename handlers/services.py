@@ -30,3 +30,7 @@ appeal_submit = _interim(
     "appeal_submit", "诉求反映", menu=("APPEAL_SUBMIT",), commands=("反映问题",)
 )
 case_status = _interim("case_status", "办理进度", menu=("CASE_STATUS",), commands=("查进度",))
+# Until the notices issue: where to find notices meanwhile.
+notices = _interim("notices", "最新通知公告", commands=("最新通知", "通知公告"))
+# Until the services issue: what the check-up is, and how to book it by phone.
+legal_checkup = _interim("legal_checkup", "预约法治体检", commands=("预约法治体检",))

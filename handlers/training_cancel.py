@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dialogue.forms.spec import Choice, Slot
+from bot.dialogue.forms.spec import Choice, Slot, Submitted
 from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
 from bot.dialogue.turn import Turn
@@ -47,7 +47,7 @@ def mine(turn: Turn, value: str) -> str:
     return value
 
 
-withdraw = intent.form(Slot("registration", "培训", validate=mine, choices=my_choices))
+withdraw = intent.form(Slot("registration", "培训", "choice", validate=mine, choices=my_choices))
 
 
 def describe(turn: Turn, values: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def start(turn: Turn) -> Reply:
 
 
 @withdraw.on_submit
-def cancel(turn: Turn, values: dict[str, Any]) -> Reply:
+def cancel(turn: Turn, values: dict[str, Any], key: str) -> Submitted:
     reg = turn.db.get(Registration, int(values["registration"]))
     assert reg is not None
     promoted = training.cancel(turn.db, reg)
@@ -85,4 +85,4 @@ def cancel(turn: Turn, values: dict[str, Any]) -> Reply:
                 "replies/training_cancel/promoted.txt", {"s": promoted.session, "checkin": checkin}
             ),
         )
-    return Reply("replies/training_cancel/done.txt", {"s": reg.session, "ref": str(reg.id)})
+    return Submitted(str(reg.id), Reply("replies/training_cancel/done.txt", {"s": reg.session}))

@@ -1,15 +1,17 @@
 """Training registration (培训报名): session, name, company, position, mobile → Registration.
 
 The form is pre-filled from the member's roster profile and asks only for what is missing;
-a session named in the first message ("报名新生代培训") is taken from it. Submitting takes a
-seat by a conditional UPDATE (``bot.services.training.register``) or a waiting-list place.
+a session named in the first message ("报名新生代培训", or its exact title) is taken from it.
+Submitting takes a seat by a conditional UPDATE (``bot.services.training.register``) or a
+waiting-list place; the registration's id is the submission's reference.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.dialogue.forms.spec import Choice, Slot
+from bot.dialogue.forms import choices
+from bot.dialogue.forms.spec import Choice, Slot, Submitted
 from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
 from bot.dialogue.turn import Turn
@@ -53,20 +55,19 @@ def open_session(turn: Turn, value: str) -> str:
 
 
 signup = intent.form(
-    Slot("session", "培训", validate=open_session, choices=session_choices),
+    Slot("session", "培训", "choice", validate=open_session, choices=session_choices),
     Slot("name", "姓名", validate=validators.person_name, profile="name", entity="person_name"),
     Slot(
         "company",
         "单位",
-        validate=validators.free_text(2, 100),
+        min_len=2,
+        max_len=100,
         profile="company",
         entity="company",
         free_text=True,
     ),
-    Slot(
-        "position", "职务", validate=validators.free_text(1, 50), profile="position", free_text=True
-    ),
-    Slot("phone", "手机号", validate=validators.cn_mobile, profile="mobile", entity="phone"),
+    Slot("position", "职务", max_len=50, profile="position", free_text=True),
+    Slot("phone", "手机号", "phone", profile="mobile", entity="phone"),
 )
 
 
@@ -100,14 +101,20 @@ def start(turn: Turn) -> Reply:
     """Start the form with the session the message (or the list just shown) names."""
     values: dict[str, Any] = {}
     sessions = training.open_sessions(turn.db, turn.local_now())
-    kind = str(turn.entities.get("training_kind") or "")
-    picked = [s for s in sessions if kind and training.kind_matches(s, kind)]
-    if not picked and turn.message.msg_type != "event":
-        picked = [s for s in sessions if s.title and s.title in turn.message.text]
-    if not picked and turn.state.values.get("last_session") and turn.message.msg_type != "event":
-        picked = [s for s in sessions if str(s.id) == turn.state.values["last_session"]]
     if not sessions:
         return Reply("replies/training_list/none.txt")
+    typed = turn.message.msg_type != "event"
+    picked: list[TrainingSession] = []
+    if typed:
+        # By name first, as the form matches it (the most specific name wins, so a title
+        # typed whole picks its session even when others share its kind).
+        named = choices.mentioned(session_choices(turn), turn.message.text)
+        picked = [s for s in sessions if named is not None and str(s.id) == named.value]
+    kind = str(turn.entities.get("training_kind") or "")
+    if not picked and kind:
+        picked = [s for s in sessions if training.kind_matches(s, kind)]
+    if not picked and typed and turn.state.values.get("last_session"):
+        picked = [s for s in sessions if str(s.id) == turn.state.values["last_session"]]
     if len(picked) == 1:
         try:
             values["session"] = open_session(turn, str(picked[0].id))
@@ -117,7 +124,7 @@ def start(turn: Turn) -> Reply:
 
 
 @signup.on_submit
-def register(turn: Turn, values: dict[str, Any]) -> Reply:
+def register(turn: Turn, values: dict[str, Any], key: str) -> Submitted:
     session = turn.db.get(TrainingSession, int(values["session"]))
     assert session is not None
     try:
@@ -133,19 +140,16 @@ def register(turn: Turn, values: dict[str, Any]) -> Reply:
             now=turn.local_now(),
         )
     except HandlerError as refusal:
-        return Reply(refusal.template, refusal.context)
+        return Submitted("", Reply(refusal.template, refusal.context))
     reg = outcome.registration
     if reg.status == "confirmed":
-        return Reply(
-            "replies/training_register/confirmed.txt",
-            {
-                "s": session,
-                "reg": reg,
-                "checkin": turn.url("pages.checkin_code", code=reg.checkin_code),
-                "ref": str(reg.id),
-            },
-        )
-    return Reply(
-        "replies/training_register/waitlisted.txt",
-        {"s": session, "reg": reg, "position": outcome.position, "ref": str(reg.id)},
+        checkin = turn.url("pages.checkin_code", code=reg.checkin_code)
+        context = {"s": session, "reg": reg, "checkin": checkin}
+        return Submitted(str(reg.id), Reply("replies/training_register/confirmed.txt", context))
+    return Submitted(
+        str(reg.id),
+        Reply(
+            "replies/training_register/waitlisted.txt",
+            {"s": session, "reg": reg, "position": outcome.position},
+        ),
     )

@@ -1,14 +1,20 @@
-"""Slot validators shared by the forms: each returns the clean value or raises Invalid."""
+"""Slot validators shared by the forms: each returns the clean value or raises Invalid.
+
+A validator runs after the slot's kind has read the answer (``bot.dialogue.forms.kinds``):
+a text slot's validator gets the text as typed, already checked for length and for being a
+bare number or a phone number; prefer a slot kind (``phone``, ``yes_no`` …) to a validator
+that only re-does what the kind does.
+"""
 
 from __future__ import annotations
 
 import re
 
+from bot.dialogue.forms import kinds
 from bot.dialogue.forms.spec import NO, YES
 from bot.dialogue.turn import Turn
 from bot.errors import Invalid
 
-_MOBILE = re.compile(r"1[3-9]\d{9}")
 # Chinese names are 2–4 characters (a few more with the · of minority names).
 _NAME = re.compile(
     r"[\u4e00-\u9fa5]{2,5}|[\u4e00-\u9fa5]{1,6}·[\u4e00-\u9fa5]{1,6}|[A-Za-z][A-Za-z .'-]{1,40}"
@@ -18,12 +24,8 @@ _NOT_NAMES = frozenset({"不知道", "不告诉你", "你好", "谢谢", "报名
 
 
 def cn_mobile(turn: Turn, text: str) -> str:
-    digits = re.sub(r"[\s\-－—()（）]", "", text)
-    digits = digits.removeprefix("+86").removeprefix("86") if len(digits) > 11 else digits
-    match = _MOBILE.fullmatch(digits) or _MOBILE.search(digits)
-    if match is None or (match.group(0) != digits and len(re.sub(r"\D", "", digits)) != 11):
-        raise Invalid("replies/common/invalid_mobile.txt")
-    return match.group(0)
+    """An 11-digit mainland mobile (what the ``phone`` kind reads)."""
+    return kinds.mobile(text)
 
 
 def person_name(turn: Turn, text: str) -> str:

@@ -42,6 +42,8 @@ class FormEngine(Protocol):
 
     def attach(self, turn: Turn) -> Reply | None: ...
 
+    def replay(self, turn: Turn) -> Reply | None: ...
+
 
 @dataclass
 class Outcome:
@@ -205,12 +207,15 @@ class Dispatcher:
             during = self._during_handoff(turn, outcome)
             if during is not None:
                 return during
-        if message.msg_type in MEDIA_TYPES:
+        if message.msg_type in MEDIA_TYPES or message.msg_type == "voice":
+            # A form that collects media attaches it (a voice message too, unless it was
+            # speech answering the prompt: then its recognised text is the answer).
             if self.forms is not None and self.forms.active(turn.state):
                 attached = self.forms.attach(turn)
                 if attached is not None:
                     return attached
-            return Reply("replies/common/received.txt", {"kind": message.msg_type})
+            if message.msg_type in MEDIA_TYPES:
+                return Reply("replies/common/received.txt", {"kind": message.msg_type})
         if message.msg_type == "voice" and not message.text.strip():
             return Reply("replies/common/voice_unclear.txt")
         if message.msg_type not in ("text", "voice"):
@@ -228,6 +233,10 @@ class Dispatcher:
         command = self.registry.commands.get(turn.text)
         if command is not None:
             return self._run(command, turn, outcome, 1.0)
+        if turn.state.submitted and self.forms is not None:
+            replayed = self.forms.replay(turn)  # "1" again right after a submission
+            if replayed is not None:
+                return replayed
         if turn.state.choices and turn.state.choice_kind:
             owner = self.registry.get(turn.state.choice_kind)
             if owner is not None and turn.text.isdigit():
@@ -239,7 +248,8 @@ class Dispatcher:
             # A bare number with no list on offer (the list expired, or was never shown).
             return Reply("replies/common/number_without_choices.txt")
         if self.extract is not None:
-            turn.entities.update(self.extract(raw, today=turn.now.date()))
+            # Dates resolve against the organisation's today, not the server's or UTC's.
+            turn.entities.update(self.extract(raw, today=turn.local_now().date()))
         if self.forms is not None and self.forms.active(turn.state):
             stepped = self.forms.step(turn)
             if stepped is not None:
@@ -263,11 +273,39 @@ class Dispatcher:
             return Reply("replies/human_agent/left.txt")
         shown = message.text or f"[{message.msg_type}]"
         handoff.add_member_message(turn.db, row, shown)
+        answered = self._answer_during_handoff(turn, text)
         quiet = float(self.config.get("HANDOFF_ACK_SECONDS", 600))
-        if time.time() - turn.state.acked_at < quiet:
+        told = time.time() - turn.state.acked_at < quiet
+        turn.state.acked_at = turn.state.acked_at if told else time.time()
+        if answered is not None:
+            # Staff see in the thread what the bot said on its own behalf.
+            text_answered = render(answered)
+            handoff.add_bot_message(turn.db, row, text_answered)
+            outcome.intent, outcome.handler = "policy_question", "bot.dialogue.dispatcher"
+            return Reply("replies/human_agent/bot_answer.txt", {"answer": text_answered})
+        if told:  # told once that staff will answer: the bot does not talk over them
             return Reply.nothing()
-        turn.state.acked_at = time.time()
         return Reply("replies/human_agent/forwarded.txt")
+
+    def _answer_during_handoff(self, turn: Turn, text: str) -> Reply | None:
+        """A policy question the knowledge base answers confidently, answered even while a
+        person is on the case (the answer is marked as the bot's)."""
+        if not text or turn.kb is None or turn.message.msg_type not in ("text", "voice"):
+            return None
+        parse = self.nlu.parse(text)
+        policy = self.registry.get("policy_question")
+        if parse.intent != "policy_question" or parse.confidence < 0.5 or policy is None:
+            return None
+        if turn.kb.decide(text).band != "answer":
+            return None  # "maybe this?" lists and misses are left to the staff
+        assert policy.run is not None
+        turn.text = text
+        saved = turn.state
+        turn.state = saved.copy()
+        try:
+            return policy.run(turn)
+        finally:
+            turn.state = saved
 
     def _interrupt(self, name: str, turn: Turn) -> Reply:
         """Answer an unrelated question inside a form without touching the form's state."""
@@ -281,7 +319,8 @@ class Dispatcher:
             turn.state = saved
 
     def _understood(self, parse: Parse, turn: Turn, outcome: Outcome) -> Reply:
-        turn.entities.update(parse.entities)
+        for name, value in parse.entities.items():
+            turn.entities.setdefault(name, value)  # the turn's own (local today) win
         intent = self.registry.get(parse.intent) or self.registry.get("out_of_scope")
         assert intent is not None, "handlers.ALL must define out_of_scope"
         return self._run(intent, turn, outcome, parse.confidence)
@@ -322,4 +361,5 @@ def _is_blank(state: DialogueState) -> bool:
         and not state.handoff
         and not state.history
         and state.requested_slot is None
+        and not state.submitted
     )

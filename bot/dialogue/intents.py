@@ -64,11 +64,30 @@ class Intent:
         self.run = fn
         return fn
 
-    def form(self, *slots: Slot, name: str | None = None, confirm: bool = True) -> Form:
-        """Declare a form this intent owns; without a handler, the intent starts it."""
+    def form(
+        self,
+        *slots: Slot,
+        name: str | None = None,
+        confirm: bool = True,
+        collects_media: str | None = None,
+        owner_kind: str = "",
+    ) -> Form:
+        """Declare a form this intent owns; without a handler, the intent starts it.
+
+        :param collects_media: the media slot that images, voice messages and files sent at
+            any step go into (see ``bot.dialogue.forms.engine``).
+        :param owner_kind: what its attachments belong to (the form's name by default).
+        """
         if self._frozen:
             raise RuntimeError(f"intent {self.name!r} is registered already; declare forms earlier")
-        declared = Form(name or self.name, self.name, tuple(slots), confirm=confirm)
+        declared = Form(
+            name or self.name,
+            self.name,
+            tuple(slots),
+            confirm=confirm,
+            collects_media=collects_media,
+            owner_kind=owner_kind,
+        )
         self.forms.append(declared)
         return declared
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from jinja2 import TemplateNotFound
 
 # Control characters other than newline and tab break some WeChat clients.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -74,6 +75,44 @@ def render(reply: Reply, **extra: Any) -> str:
 def _plain_cached(text: str) -> str:
     # Knowledge answers come back as the same text many times a day.
     return plain_text(text)
+
+
+def first_template(*names: str) -> str:
+    """The first of ``names`` the templates folder has; the last one is the fallback.
+
+    A form's own prompt (``replies/<form>/ask_<slot>.txt``) wins over the generic one of its
+    slot kind, so a new form works before its wording is written.
+    """
+    found: dict[str, bool] = current_app.extensions.setdefault("templates_found", {})
+    for name in names[:-1]:
+        hit = found.get(name)
+        if hit is None:
+            try:
+                current_app.jinja_env.get_template(name)
+                hit = True
+            except TemplateNotFound:
+                hit = False
+            if not current_app.debug:
+                found[name] = hit
+        if hit:
+            return name
+    return names[-1]
+
+
+def template_version(name: str) -> str:
+    """The ``{% set version = "…" %}`` a template declares at its top ("" when none).
+
+    Consent texts carry their version in the same file as their words, so a changed text
+    cannot keep an old version by accident.
+    """
+    versions: dict[str, str] = current_app.extensions.setdefault("template_versions", {})
+    version = versions.get(name)
+    if version is None:
+        template = current_app.jinja_env.get_template(name)
+        version = str(getattr(template.make_module({"org": org_settings()}), "version", ""))
+        if not current_app.debug:
+            versions[name] = version
+    return version
 
 
 def render_template_text(name: str, **context: Any) -> str:

@@ -6,6 +6,7 @@ models and migrations run on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+from bot.models.attachments import Attachment
 from bot.models.base import utcnow
 from bot.models.calendar import CalendarYear, Holiday
 from bot.models.cases import Case, CaseCounter, CaseEvent, Outbox
@@ -14,19 +15,23 @@ from bot.models.handoff import Handoff, HandoffMessage
 from bot.models.kb import KnowledgeEntry, UnansweredQuestion
 from bot.models.log import ConversationLog
 from bot.models.members import Chamber, Member, MemberRequest
+from bot.models.org import Committee, Department
 from bot.models.staff import AdminUser, AuditLog
 from bot.models.training import Registration, TrainingSession
 from bot.models.wechat import Follower, OutboundMessage, PendingReply
 
 __all__ = [
     "AdminUser",
+    "Attachment",
     "AuditLog",
     "CalendarYear",
     "Case",
     "CaseCounter",
     "CaseEvent",
     "Chamber",
+    "Committee",
     "ConversationLog",
+    "Department",
     "Follower",
     "FormSubmission",
     "Handoff",

@@ -46,6 +46,11 @@ def add_member_message(db: DBSession, row: Handoff, text: str) -> None:
     row.last_member_at = utcnow()
 
 
+def add_bot_message(db: DBSession, row: Handoff, text: str) -> None:
+    """What the bot answered on its own while the hand-off waits (a policy question)."""
+    db.add(HandoffMessage(handoff_id=row.id, sender="bot", text=text[:2000]))
+
+
 def add_staff_message(
     db: DBSession, row: Handoff, staff: str, text: str, delivery: str
 ) -> HandoffMessage:

@@ -14,7 +14,7 @@ from bot.extensions import db
 from bot.jobs.convlog import flush, mask_phones
 from bot.models import ConversationLog, Handoff, HandoffMessage, Member, MemberRequest
 from tests.conftest import WeChat
-from tests.factories import MemberFactory, TrainingSessionFactory
+from tests.factories import ChamberFactory, MemberFactory, TrainingSessionFactory
 
 
 def test_registry_refuses_duplicates():
@@ -124,14 +124,29 @@ def test_member_binding_matches_the_roster(app, wechat):
 
 
 def test_member_binding_without_a_match_offers_to_apply(app, wechat):
+    ChamberFactory(name="示范市浙江商会")
+    ChamberFactory(name="示范市五金行业商会")
     wechat.say("我要绑定会员身份")
     wechat.say("赵六")
     wechat.say("13700000006")
     offer = wechat.say("跳过")
     assert "没有找到" in offer and "申请" in offer
-    wechat.say("1")
-    assert "入会申请已提交" in wechat.say("跳过")
-    assert MemberRequest.query.one().status == "pending"
+    ask = wechat.say("1")
+    assert "示范市浙江商会" in ask and "示范市五金行业商会" in ask
+    # The chamber is one of the chambers, not whatever was typed.
+    refused = wechat.say("我的会员状态")
+    assert "没能对应" in refused and "示范市浙江商会" in refused
+    assert MemberRequest.query.count() == 0
+    assert "入会申请已提交" in wechat.say("浙江商会")
+    request = MemberRequest.query.one()
+    assert (request.status, request.chamber_name) == ("pending", "示范市浙江商会")
+
+
+def test_join_request_without_chambers_skips_the_chamber(app, wechat):
+    for text in ("我要绑定会员身份", "赵六", "13700000006", "跳过"):
+        wechat.say(text)
+    assert "入会申请已提交" in wechat.say("1")
+    assert MemberRequest.query.one().chamber_name == ""
 
 
 def test_repeated_confirmation_submits_once(app, client):

@@ -65,13 +65,15 @@ def test_examples_do_not_copy_the_knowledge_dev_set():
 
 def test_eval_reports_in_the_registry_labels(app, runner, tmp_path):
     data = tmp_path / "set.tsv"
-    data.write_text("utterance\tintent\n你好\tgreeting\n拜拜\tgoodbye\n转人工\thuman_agent\n")
+    data.write_text(
+        "utterance\tintent\n你好\tgreeting\n想投资建厂\tinvestment_lead\n转人工\thuman_agent\n"
+    )
     result = runner.invoke(args=["nlu", "eval", str(data)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("intent "))
     end = next(i for i, line in enumerate(lines) if line.startswith("confusion matrix"))
     table = [line.split()[0] for line in lines[start + 1 : end]]
-    # Registry order; a gold label the bot has no intent for (goodbye) is not scored.
-    assert "goodbye" not in table and {"greeting", "human_agent"} <= set(table)
+    # Registry order; a gold label the bot has no intent for (investment_lead) is not scored.
+    assert "investment_lead" not in table and {"greeting", "human_agent"} <= set(table)
     assert table == [label for label in app.extensions["registry"].labels if label in table]

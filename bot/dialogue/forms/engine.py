@@ -1,12 +1,67 @@
 """The form engine: one declarative way to collect, validate, confirm and submit.
 
-A form is a definition (ordered :class:`Slot` s, a confirmation, a submit action), not code
-paths. The engine fills slots from the first message's entities, pre-fills from the
-member's profile ("使用已登记信息…"), asks for what is missing with
-``templates/replies/<form>/ask_<slot>.txt``, re-asks with a reason when a value is refused,
-offers 人工/取消 after three failures, answers an unrelated question in the middle and
-repeats the pending prompt, goes back one slot on 返回, changes one slot on "改电话" at the
-confirmation, and submits once (an idempotency key per form run).
+A form is a definition — ordered :class:`~bot.dialogue.forms.spec.Slot` s and a submit
+action — not code paths (Rasa's forms). A handler declares it and starts it::
+
+    intent = Intent("mediation_apply", ...)
+    apply = intent.form(
+        Slot("type", "纠纷类型", options=DISPUTES, mention=True),
+        Slot("amount", "涉及金额", "money", entity="money", when=lambda v: v["type"] == "debt"),
+        Slot("evidence", "证据材料", "media", optional=True),
+        Slot("consent", "个人信息授权", "consent", consent="replies/common/consent_privacy.txt"),
+        collects_media="evidence",
+    )
+
+    @apply.on_submit
+    def submit(turn: Turn, values: dict[str, Any], key: str) -> Submitted:
+        case = cases.open(turn.db, values, idempotency_key=key)
+        return Submitted(case.number, Reply("replies/mediation_apply/done.txt", {"case": case}))
+
+Slot kinds (``bot.dialogue.forms.kinds``; what the submit action receives):
+
+========== ==============================================================================
+text       the text as typed (NFKC, trimmed); ``min_len``/``max_len``; a bare number or a
+           phone number is refused (a phone number is offered for the form's phone slot:
+           "这是您的手机号吗？"), unless ``numeric=True``
+choice     the option's ``value`` (a list with ``multi=True``); options are ``Choice(value,
+           label, aliases)``, fixed (``options=``) or made per turn (``choices=``); matched
+           by name first (``bot.dialogue.forms.choices``), by number only when the reply
+           is just a number or an ordinal ("2", "第二个", "选3"); ambiguity is answered
+           with the short list of what matched
+yes_no     True / False (是/对/有/要 …, 否/不是/没有/不要 …)
+number     :class:`Number` (``value`` a Decimal, ``text`` as typed: "大概30人")
+money      :class:`Money` (``yuan`` a Decimal, ``text`` as typed: "大概20万"); needs a unit
+date       ``datetime.date``, resolved against today in the organisation's time zone
+           (``Turn.local_now``); ``past=True``/``False`` keeps it out of the future/past
+time       ``datetime.time``; ``datetime``: ``datetime.datetime`` (both needed)
+phone      the 11-digit mobile; masked in summaries (138****5678)
+media      a list of :class:`MediaItem`; collected while it is asked, and at *any* step
+           when the form declares ``collects_media=<slot>`` (each one is acknowledged);
+           "完成" ends it. After submit they are stored as ``attachments`` rows and a job
+           fetches each from WeChat (temporary ids last three days)
+consent    :class:`Consent` (version, time, template): the prompt shows the template
+           ``consent=`` names, whose ``{% set version = "…" %}`` is recorded, also on the
+           ``form_submissions`` row; "不同意" ends the form politely with alternatives
+========== ==============================================================================
+
+Mappings — where a value may come from, besides the answer to its prompt:
+
+* ``entity="money"`` (any key of ``bot.nlu.entities``): from any message, the first one too;
+* ``mention=True`` (choice slots): an option named anywhere in a message ("合同纠纷");
+* ``profile="mobile"``: the member's roster profile, offered once ("使用已登记信息…");
+* ``turn.start_form(name, values)``: what the handler already knows.
+
+The first message fills every slot it can, each value validated like an answer. Then the
+engine asks for what is missing with ``replies/<form>/ask_<slot>.txt`` (or the kind's
+generic ``replies/common/form_ask.txt``), re-asks with a reason when a value is refused,
+offers 人工/取消 after three failures, answers a clear question in the middle and repeats
+the prompt, goes back on 返回, and confirms with a summary of display labels
+(``replies/<form>/confirm.txt`` or ``replies/common/form_confirm.txt``). "改电话" there
+changes one slot; conditions (``when``) are re-checked before confirming, so slots that no
+longer apply are dropped and newly required ones asked. A validator may raise
+:class:`~bot.errors.FormEnded` to close the form with a reply. Submitting happens once per
+run: the idempotency key is claimed with the record in one transaction, and a repeated
+confirmation gets the first reply again.
 """
 
 from __future__ import annotations
@@ -17,21 +72,29 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.dialogue.forms.spec import DONE, NO, YES, Choice, Form, Slot
-from bot.dialogue.replies import Reply, render
+from bot.dialogue.forms import kinds
+from bot.dialogue.forms import submit as submitting
+from bot.dialogue.forms.choices import Ambiguous
+from bot.dialogue.forms.spec import DONE, NO, SKIP, YES, Form, Slot
+from bot.dialogue.replies import Reply, first_template, render
 from bot.dialogue.state import DialogueState
 from bot.dialogue.turn import Turn
-from bot.errors import Invalid
-from bot.nlu.entities import extract
+from bot.errors import FormEnded, Invalid
 from bot.services import submissions
 
 log = logging.getLogger(__name__)
 
 MAX_FAILURES = 3
+MAX_ATTACHMENTS = 20
+# A repeated confirmation this soon after a submission is answered with the same reply.
+REPLAY_SECONDS = 600
+BACK_WORDS = frozenset({"返回", "上一步", "上一个", "退回"})
+ATTACHABLE = frozenset({"image", "voice", "video", "shortvideo", "file"})
 # Messages that answer a prompt are short; a clear question in the middle of a form is
 # answered and the prompt repeated. Which intents may do so, each declares
 # (``Intent(..., interrupts_forms=True)``); the registry hands the engine their names.
 _QUESTION = re.compile(r"[?？吗呢]|怎么|如何|什么|哪些|哪里|多少|能不能|可不可以|是否")
+_SMALL_TALK = frozenset({"greeting", "help", "goodbye"})
 
 
 class FormEngine:
@@ -48,6 +111,14 @@ class FormEngine:
     def active(self, state: DialogueState) -> bool:
         return state.active_form in self.forms
 
+    def collects_media(self, state: DialogueState) -> bool:
+        """Whether a media message now is an attachment of the form in progress."""
+        form = self.forms.get(state.active_form or "")
+        if form is None:
+            return False
+        requested = form.slot(state.requested_slot) if state.requested_slot else None
+        return form.media_slot is not None or (requested is not None and requested.kind == "media")
+
     # -- starting ----------------------------------------------------------------------
     def start(self, turn: Turn, name: str, values: Mapping[str, Any] | None = None) -> Reply:
         """Begin ``name`` for this member, filling what the first message already says."""
@@ -57,7 +128,9 @@ class FormEngine:
         )
         turn.state = state
         state.values.update({k: v for k, v in (values or {}).items() if v not in (None, "")})
-        self._fill_from_entities(turn, form)
+        ended = self._map_message(turn, form)
+        if ended is not None:
+            return ended
         if form.prefill is not None:
             profile = {k: v for k, v in form.prefill(turn).items() if v}
             offered = {
@@ -67,33 +140,58 @@ class FormEngine:
             }
             if offered:
                 state.stage = "prefill"
-                state.values["_prefill"] = offered
-                return Reply(
-                    "replies/common/form_prefill.txt",
-                    {"items": [(form.slot(k).label, _shown(k, v)) for k, v in offered.items()]},
-                )
+                state.prefill = offered
+                return self._prefill_offer(form, offered)
         return self._next(turn, form)
 
-    def _fill_from_entities(self, turn: Turn, form: Form) -> None:
+    def _map_message(self, turn: Turn, form: Form, skip: str | None = None) -> Reply | None:
+        """Fill every empty slot the message answers through a mapping (entity, mention)."""
+        message = turn.message
+        if message is None or message.msg_type not in ("text", "voice") or not message.text:
+            return None
+        raw = kinds.clean(message.text)
+        values = turn.state.values
         for slot in form.slots:
-            if slot.entity and slot.name not in turn.state.values:
-                raw = turn.entities.get(slot.entity)
-                if raw in (None, ""):
+            if slot.name in values or slot.name == skip or slot.kind in ("media", "consent"):
+                continue
+            try:
+                value = self._mapped(turn, slot, raw)
+                if value is None:
                     continue
-                try:
-                    turn.state.values[slot.name] = (
-                        slot.validate(turn, str(raw)) if slot.validate else raw
-                    )
-                except Invalid:
-                    continue
+                values[slot.name] = self._checked(turn, slot, value)
+            except FormEnded as ended:
+                return self._end(turn, Reply(ended.template, ended.context))
+            except Invalid:
+                continue  # not a usable value for this slot: it will be asked
+        return None
+
+    def _mapped(self, turn: Turn, slot: Slot, raw: str) -> Any:
+        if slot.entity and slot.entity in turn.entities:
+            value = kinds.from_entity(turn, slot, turn.entities[slot.entity], raw)
+            if value is not None:
+                return value
+        if slot.mention and slot.kind == "choice":
+            from bot.dialogue.forms import choices
+
+            options = slot.options_for(turn)
+            if slot.multi:
+                named = choices.mentioned_all(options, turn.text or raw)
+                return [o.value for o in named] or None
+            option = choices.mentioned(options, raw)
+            return option.value if option is not None else None
+        return None
 
     # -- one step ----------------------------------------------------------------------
     def step(self, turn: Turn) -> Reply | None:
         state = turn.state
         form = self.forms[state.active_form or ""]
         text = turn.text
-        if text in ("返回", "上一步", "上一个", "退回"):
+        if text in BACK_WORDS:
             return self.back(turn)
+        if state.pending:
+            answered = self._pending_answer(turn, form)
+            if answered is not None:
+                return answered
         if state.stage == "prefill":
             return self._prefill_answer(turn, form)
         if state.stage == "confirm":
@@ -101,46 +199,100 @@ class FormEngine:
         slot = form.slot(state.requested_slot) if state.requested_slot else None
         if slot is None:
             return self._next(turn, form)
-        if slot.attachment and text in DONE:
+        if slot.kind == "media" and text in DONE | SKIP:
             state.values.setdefault(slot.name, [])
             return self._advance(turn, form, slot)
-        if slot.optional and text in DONE:
+        if slot.optional and slot.kind not in ("yes_no", "consent") and text in SKIP:
             state.values[slot.name] = ""
             return self._advance(turn, form, slot)
-        interruption = self._interruption(turn, slot)
+        interruption = self._interruption(turn, form, slot)
         if interruption is not None:
             return interruption
+        return self._answer(turn, form, slot)
+
+    def _answer(self, turn: Turn, form: Form, slot: Slot) -> Reply:
+        state = turn.state
         try:
-            value = self._validate(turn, slot, text)
+            state.values[slot.name] = self._read(turn, slot, kinds.clean(turn.message.text))
+        except kinds.LooksLikePhone as phone:
+            target = self._empty_phone_slot(turn, form, slot)
+            if target is None:
+                return self._refused(turn, form, slot, phone)
+            state.pending = {"kind": "is_phone", "slot": target.name, "value": phone.number}
+            return Reply("replies/common/form_is_phone.txt", {"phone": phone.number})
+        except FormEnded as ended:
+            return self._end(turn, Reply(ended.template, ended.context))
         except Invalid as refusal:
             return self._refused(turn, form, slot, refusal)
-        state.values[slot.name] = value
-        # Other slots may be answered in passing ("张三，13800138000").
-        self._fill_from_entities(turn, form)
+        if not (slot.kind == "text" and slot.free_text):
+            # Other slots may be answered in passing ("张三，13800138000"); a free-text
+            # answer belongs to its slot whole, and nothing in it is taken for another.
+            closed = self._map_message(turn, form, skip=slot.name)
+            if closed is not None:
+                return closed
         return self._advance(turn, form, slot)
 
+    def _pending_answer(self, turn: Turn, form: Form) -> Reply | None:
+        """The answer to a question the engine asked; None when the message is not one."""
+        state = turn.state
+        pending, state.pending = state.pending, {}
+        if pending.get("kind") != "is_phone" or not form.has_slot(str(pending.get("slot"))):
+            return None
+        slot = form.slot(state.requested_slot) if state.requested_slot else None
+        if slot is None:
+            return None
+        if turn.text in YES:
+            target = form.slot(str(pending["slot"]))
+            try:
+                state.values[target.name] = self._read(turn, target, str(pending["value"]))
+            except (Invalid, FormEnded):
+                pass
+            else:
+                kept = render(Reply("replies/common/form_phone_kept.txt", {"slot": target}))
+                return self._reask(turn, form, slot, kept)
+        if turn.text in YES | NO:
+            refusal = render(Reply("replies/common/looks_like_phone.txt", {"label": slot.label}))
+            return self._reask(turn, form, slot, refusal)
+        return None  # they answered the prompt instead
+
     def attach(self, turn: Turn) -> Reply | None:
+        """A media message during a form: attached when the form collects media."""
         state = turn.state
         form = self.forms[state.active_form or ""]
-        slot = form.slot(state.requested_slot) if state.requested_slot else None
-        if slot is None or not slot.attachment:
+        requested = form.slot(state.requested_slot) if state.requested_slot else None
+        target = form.media_slot or (requested if requested and requested.kind == "media" else None)
+        if target is None:
             return None
-        files = list(state.values.get(slot.name) or [])
         message = turn.message
-        files.append(
+        if message.msg_type == "voice" and message.text.strip() and requested is not target:
+            return None  # speech answering the prompt: its recognised text is the answer
+        waiting = None if requested is target else render(self._prompt(turn, form))
+        if message.msg_type not in ATTACHABLE or not message.fields.get("MediaId"):
+            return Reply(
+                "replies/common/form_not_attachable.txt",
+                {"kind": message.msg_type, "prompt": waiting},
+            )
+        items = list(state.values.get(target.name) or [])
+        if len(items) >= MAX_ATTACHMENTS:
+            return Reply("replies/common/form_attachments_full.txt", {"count": len(items)})
+        items.append(
             {
                 "type": message.msg_type,
                 "media_id": str(message.fields.get("MediaId") or ""),
-                "url": str(message.fields.get("PicUrl") or message.fields.get("Url") or ""),
-                "title": str(message.fields.get("Title") or message.fields.get("Label") or ""),
+                "title": str(message.fields.get("Title") or message.fields.get("FileName") or ""),
+                "at": float(message.create_time or time.time()),
             }
         )
-        state.values[slot.name] = files[:9]
-        return Reply("replies/common/form_attached.txt", {"count": len(files[:9])})
+        state.values[target.name] = items
+        return Reply(
+            "replies/common/form_attached.txt",
+            {"count": len(items), "kind": message.msg_type, "prompt": waiting},
+        )
 
     def back(self, turn: Turn) -> Reply:
         state = turn.state
         form = self.forms[state.active_form or ""]
+        state.pending, state.editing = {}, None
         if not state.history:
             if state.requested_slot:
                 return self._ask(turn, form, form.slot(state.requested_slot))
@@ -151,16 +303,36 @@ class FormEngine:
         state.failures = 0
         return self._ask(turn, form, form.slot(previous))
 
-    # -- internals ---------------------------------------------------------------------
-    def _validate(self, turn: Turn, slot: Slot, text: str) -> Any:
-        if slot.choices is not None:
-            choice = pick(slot.choices(turn), text)
-            if choice is None:
-                raise Invalid("replies/common/invalid_choice.txt")
-            text = choice.value
-        return slot.validate(turn, text) if slot.validate else text
+    def replay(self, turn: Turn) -> Reply | None:
+        """The same reply again for a confirmation repeated after the form was submitted."""
+        submitted, turn.state.submitted = turn.state.submitted, {}
+        fresh = time.time() - float(submitted.get("at") or 0) < REPLAY_SECONDS
+        if not fresh or turn.text != submitted.get("text"):
+            return None
+        row = submissions.lookup(turn.db, str(submitted.get("key")))
+        if row is None or not row.reply:
+            return None
+        turn.state.submitted = submitted
+        return Reply(text=row.reply)
 
-    def _interruption(self, turn: Turn, slot: Slot) -> Reply | None:
+    # -- reading and refusing ----------------------------------------------------------
+    def _read(self, turn: Turn, slot: Slot, raw: str) -> Any:
+        """The value to store for ``raw`` as the answer to ``slot`` (kind, then validator)."""
+        return self._checked(turn, slot, kinds.read(turn, slot, raw))
+
+    def _checked(self, turn: Turn, slot: Slot, value: Any) -> Any:
+        """``value`` (the kind's) through the slot's validator, as the state stores it."""
+        if slot.validate is not None:
+            value = slot.validate(turn, value)
+        return kinds.dump(slot, value)
+
+    def _empty_phone_slot(self, turn: Turn, form: Form, asked: Slot) -> Slot | None:
+        for slot in form.slots:
+            if slot.kind == "phone" and slot is not asked and slot.name not in turn.state.values:
+                return slot
+        return None
+
+    def _interruption(self, turn: Turn, form: Form, slot: Slot) -> Reply | None:
         """Answer an unrelated message in the middle of a form, then repeat the prompt."""
         if self.interrupt is None or turn.text.isdigit():
             return None
@@ -168,7 +340,7 @@ class FormEngine:
         if parse.intent not in self.interrupting or parse.confidence < 0.6:
             return None
         questioning = bool(_QUESTION.search(turn.text))
-        if parse.intent in ("greeting", "help"):
+        if parse.intent in _SMALL_TALK:
             if len(turn.text) > 8:
                 return None
         elif not questioning:
@@ -179,13 +351,12 @@ class FormEngine:
             if slot.free_text:
                 return None
             try:
-                self._validate(turn, slot, turn.text)
+                kinds.read(turn, slot, kinds.clean(turn.message.text))
                 return None
-            except Invalid:
+            except (Invalid, FormEnded):
                 pass
         answered = self.interrupt(parse.intent, turn)
-        form = self.forms[turn.state.active_form or ""]
-        prompt = self._ask(turn, form, slot)
+        prompt = self._prompt(turn, form)
         return Reply(
             "replies/common/form_interrupted.txt",
             {"answer": render(answered), "prompt": render(prompt)},
@@ -193,39 +364,77 @@ class FormEngine:
 
     def _refused(self, turn: Turn, form: Form, slot: Slot, refusal: Invalid) -> Reply:
         state = turn.state
+        reason = render(Reply(refusal.template, {"label": slot.label, **refusal.context}))
+        if isinstance(refusal, Ambiguous):
+            return Reply(refusal.template, {"label": slot.label, **refusal.context})
         state.failures += 1
         if state.failures >= MAX_FAILURES:
             state.failures = 0
-            return Reply(
-                "replies/common/form_stuck.txt",
-                {"reason": render(Reply(refusal.template, refusal.context)), "label": slot.label},
-            )
-        reason = render(Reply(refusal.template, {"label": slot.label, **refusal.context}))
+            return Reply("replies/common/form_stuck.txt", {"reason": reason, "label": slot.label})
+        return self._reask(turn, form, slot, reason)
+
+    def _reask(self, turn: Turn, form: Form, slot: Slot, reason: str) -> Reply:
         prompt = self._ask(turn, form, slot)
         return Reply("replies/common/form_reask.txt", {"reason": reason, "prompt": render(prompt)})
 
+    def _end(self, turn: Turn, reply: Reply) -> Reply:
+        turn.state = DialogueState(handoff=turn.state.handoff)
+        return reply
+
+    # -- moving on ---------------------------------------------------------------------
     def _advance(self, turn: Turn, form: Form, slot: Slot) -> Reply:
         state = turn.state
         state.failures = 0
         state.choices = []
+        state.editing = None
         if slot.name not in state.history:
             state.history.append(slot.name)
-        if state.values.pop("_editing", None):
-            return self._confirmation(turn, form)
         return self._next(turn, form)
 
-    def _missing(self, form: Form, values: Mapping[str, Any]) -> Slot | None:
-        for slot in form.slots:
-            if slot.name in values:
+    def typed(self, turn: Turn, form: Form) -> dict[str, Any]:
+        """The values as the kinds hand them out (Money, dates …); control state excluded."""
+        out: dict[str, Any] = {}
+        for key, stored in turn.state.values.items():
+            if key.startswith("_"):
                 continue
-            if slot.when is not None and not slot.when(values):
+            out[key] = kinds.load(form.slot(key), stored) if form.has_slot(key) else stored
+        return out
+
+    def _applies(self, slot: Slot, typed: Mapping[str, Any]) -> bool:
+        return slot.when is None or bool(slot.when(typed))
+
+    def _missing(self, turn: Turn, form: Form) -> Slot | None:
+        values = turn.state.values
+        typed = self.typed(turn, form)
+        for slot in form.slots:
+            # "" is a skipped optional slot; a stored value that no longer reads is missing.
+            if slot.name in values and (values[slot.name] == "" or typed[slot.name] is not None):
+                continue
+            if not self._applies(slot, typed):
                 continue
             return slot
         return None
 
+    def _settle(self, turn: Turn, form: Form) -> None:
+        """Drop the values of slots whose condition no longer holds (after an edit)."""
+        values, history = turn.state.values, turn.state.history
+        changed = True
+        while changed:
+            changed = False
+            typed = self.typed(turn, form)
+            for slot in form.slots:
+                if slot.name in values and not self._applies(slot, typed):
+                    values.pop(slot.name)
+                    if slot.name in history:
+                        history.remove(slot.name)
+                    changed = True
+
     def _next(self, turn: Turn, form: Form) -> Reply:
         state = turn.state
-        slot = self._missing(form, state.values)
+        slot = self._missing(turn, form)
+        if slot is None:
+            self._settle(turn, form)
+            slot = self._missing(turn, form)
         if slot is not None:
             state.stage = "fill"
             return self._ask(turn, form, slot)
@@ -234,35 +443,81 @@ class FormEngine:
         return self._submit(turn, form)
 
     def _ask(self, turn: Turn, form: Form, slot: Slot) -> Reply:
-        turn.state.requested_slot = slot.name
-        context: dict[str, Any] = {"values": turn.state.values, "slot": slot}
-        if slot.choices is not None:
-            options = slot.choices(turn)
+        state = turn.state
+        state.requested_slot = slot.name
+        context: dict[str, Any] = {
+            "values": state.values,
+            "typed": self.typed(turn, form),
+            "slot": slot,
+            "label": slot.label,
+        }
+        if slot.kind == "choice":
+            options = slot.options_for(turn)
+            if not options:
+                if slot.optional:
+                    state.values[slot.name] = ""
+                    return self._next(turn, form)
+                return self._end(turn, Reply("replies/common/form_no_options.txt", context))
             context["options"] = options
-            turn.state.choices = [o.value for o in options]
-        return Reply(form.template(f"ask_{slot.name}"), context)
+            state.choices = [o.value for o in options]
+        if slot.kind == "media":
+            context["count"] = len(state.values.get(slot.name) or [])
+        template = first_template(form.template(f"ask_{slot.name}"), "replies/common/form_ask.txt")
+        return Reply(template, context)
+
+    def _prompt(self, turn: Turn, form: Form) -> Reply:
+        """What the member is being asked now, to repeat after an aside."""
+        state = turn.state
+        if state.pending.get("kind") == "is_phone":
+            return Reply("replies/common/form_is_phone.txt", {"phone": state.pending["value"]})
+        if state.stage == "prefill":
+            return self._prefill_offer(form, state.prefill)
+        if state.stage == "confirm":
+            return self._confirmation(turn, form)
+        if state.requested_slot:
+            return self._ask(turn, form, form.slot(state.requested_slot))
+        return self._next(turn, form)
 
     def _confirmation(self, turn: Turn, form: Form) -> Reply:
         state = turn.state
         state.stage = "confirm"
         state.requested_slot = None
         state.choices = []
+        typed = self.typed(turn, form)
         rows = [
-            (s.label, _shown(s.name, state.values.get(s.name)))
+            (s.label, self._shown(turn, s, typed[s.name]))
             for s in form.slots
-            if s.name in state.values and state.values.get(s.name) not in ("", None, [])
+            if typed.get(s.name) not in ("", None, [])
         ]
-        extra = form.describe(turn, state.values) if form.describe else {}
-        return Reply(form.template("confirm"), {"rows": rows, "values": state.values, **extra})
+        extra = form.describe(turn, typed) if form.describe else {}
+        template = first_template(form.template("confirm"), "replies/common/form_confirm.txt")
+        return Reply(template, {"rows": rows, "values": state.values, **extra})
+
+    def _shown(self, turn: Turn, slot: Slot, value: Any) -> str:
+        """A value as the summary shows it: display labels, masked where the kind says."""
+        context: dict[str, Any] = {"kind": slot.kind, "value": value, "masked": None}
+        if slot.kind == "choice":
+            labels = {o.value: o.label for o in slot.options_for(turn)}
+            picked = value if isinstance(value, list) else [value]
+            context["labels"] = [labels.get(str(v), str(v)) for v in picked]
+        if slot.kind == "phone" or (slot.mask and isinstance(value, str)):
+            context["masked"] = kinds.mask(str(value))
+        return render(Reply("replies/common/form_value.txt", context))
+
+    def _prefill_offer(self, form: Form, offered: Mapping[str, Any]) -> Reply:
+        items = [
+            (form.slot(k).label, kinds.mask(str(v)) if form.slot(k).kind == "phone" else v)
+            for k, v in offered.items()
+        ]
+        return Reply("replies/common/form_prefill.txt", {"items": items})
 
     def _prefill_answer(self, turn: Turn, form: Form) -> Reply:
         state = turn.state
-        offered: dict[str, Any] = state.values.pop("_prefill", {})
         if turn.text in YES:
-            state.values.update(offered)
+            state.values.update(state.prefill)
         elif turn.text not in NO:
-            state.values["_prefill"] = offered
             return Reply("replies/common/form_prefill_again.txt")
+        state.prefill = {}
         state.stage = "fill"
         return self._next(turn, form)
 
@@ -271,95 +526,64 @@ class FormEngine:
         text = turn.text
         if text in YES:
             return self._submit(turn, form)
-        target = _slot_named(form, text)
+        typed = self.typed(turn, form)
+        target = slot_named(form, text, lambda s: self._applies(s, typed))
         if target is not None:
             state.values.pop(target.name, None)
-            state.values["_editing"] = True
+            state.editing = target.name
             state.stage = "fill"
             return self._ask(turn, form, target)
         if text in NO:
-            return Reply(
-                "replies/common/form_which.txt",
-                {"labels": [s.label for s in form.slots if s.name in state.values]},
-            )
+            labels = [s.label for s in form.slots if typed.get(s.name) not in ("", None, [])]
+            return Reply("replies/common/form_which.txt", {"labels": labels})
         return Reply("replies/common/form_confirm_again.txt")
 
+    # -- submitting --------------------------------------------------------------------
     def _submit(self, turn: Turn, form: Form) -> Reply:
-        assert form.submit is not None, f"form {form.name} has no submit action"
-        state = turn.state
-        key = f"{form.name}:{turn.user_id}:{state.form_started_at:.6f}"
-        done = submissions.lookup(turn.db, key)
-        values = {k: v for k, v in state.values.items() if not k.startswith("_")}
-        turn.state = DialogueState(handoff=state.handoff)
-        if done is not None:
-            return Reply("replies/common/form_already.txt", {"ref": done})
-        reply = form.submit(turn, values)
-        ref = str(reply.context.get("ref", "")) if reply.context else ""
-        # Same transaction as the record: both land, or neither does.
-        if not submissions.claim(turn.db, key, form=form.name, openid=turn.user_id, record_ref=ref):
-            raise RuntimeError("form submitted twice concurrently")
+        key = submitting.key_of(form, turn)
+        try:
+            reply = submitting.submit(turn, form, self.typed(turn, form), key)
+        except FormEnded as ended:
+            return self._end(turn, Reply(ended.template, ended.context))
+        return self._submitted(turn, key, reply)
+
+    def _submitted(self, turn: Turn, key: str, reply: Reply) -> Reply:
+        confirming = turn.text
+        turn.state = DialogueState(handoff=turn.state.handoff)
+        turn.state.submitted = {"key": key, "text": confirming, "at": time.time()}
         return reply
 
 
-def pick(options: list[Choice], text: str) -> Choice | None:
-    """Match a numbered option by number, exact label, alias or fuzzy containment."""
-    text = text.strip()
-    number = _number(text)
-    if number is not None and 1 <= number <= len(options):
-        return options[number - 1]
-    for option in options:
-        if text in (option.label, option.value, *option.aliases):
-            return option
-    hits = [
-        o
-        for o in options
-        if text and (text in o.label or any(a in text for a in o.aliases) or o.label in text)
-    ]
-    if len(hits) == 1:
-        return hits[0]
-    return None
-
-
-def _number(text: str) -> int | None:
-    """A picked number: "2", "第二个", "选3", "②" (the entity extractor reads these)."""
-    value = extract(text).get("number")
-    return int(value) if isinstance(value, int) else None
-
-
 _EDIT = re.compile(r"^(?:我要|我想|帮我)?(?:改|修改|更改|更正|换)(?:一下)?(?:我的)?(.+)$")
+# What members call a slot of a kind when they want to change it ("改电话").
+_KIND_WORDS = {
+    "phone": ("电话", "手机", "号码"),
+    "money": ("金额", "钱", "数额"),
+    "date": ("日期", "时间", "哪天"),
+    "datetime": ("日期", "时间"),
+    "time": ("时间", "几点"),
+    "media": ("附件", "图片", "照片", "文件", "材料"),
+}
+_NAME_WORDS = {
+    "name": ("名字", "姓名"),
+    "company": ("单位", "公司", "企业"),
+    "position": ("职务", "职位"),
+}
 
 
-def _slot_named(form: Form, text: str) -> Slot | None:
+def slot_named(form: Form, text: str, applies: Callable[[Slot], bool]) -> Slot | None:
+    """The slot "改…" names at the confirmation (by label, then by everyday words)."""
     m = _EDIT.match(text)
     wanted = m.group(1) if m else None
     if not wanted:
         return None
-    for slot in form.slots:
+    slots = [s for s in form.slots if s.kind != "consent" and applies(s)]
+    for slot in slots:
         labels = {slot.label, slot.name, *slot.label.split("/")}
         if any(n and (n in wanted or wanted in n) for n in labels):
             return slot
-    aliases = {
-        "电话": ("phone", "mobile"),
-        "手机": ("phone", "mobile"),
-        "名字": ("name",),
-        "姓名": ("name",),
-        "单位": ("company",),
-        "公司": ("company",),
-        "职务": ("position",),
-    }
-    for word, names in aliases.items():
-        if word in wanted:
-            for slot in form.slots:
-                if slot.name in names:
-                    return slot
+    for slot in slots:
+        words = _KIND_WORDS.get(slot.kind, ()) + _NAME_WORDS.get(slot.name, ())
+        if any(word in wanted for word in words):
+            return slot
     return None
-
-
-def _shown(name: str, value: Any) -> str:
-    """How a value appears in a summary (phones masked: summaries land in logs too)."""
-    if isinstance(value, list):
-        return f"{len(value)} 个附件"
-    text = str(value)
-    if name in ("phone", "mobile") and re.fullmatch(r"1\d{10}", text):
-        return text[:3] + "****" + text[-4:]
-    return text

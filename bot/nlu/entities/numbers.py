@@ -125,6 +125,12 @@ _NOT_YUAN_AFTER = ascii_re(r"[地儿砖板石玉表田去走吃来玩做干住�
 
 
 def _money(s: str) -> int | float | None:
+    found = _money_match(s)
+    return found[0] if found is not None else None
+
+
+def _money_match(s: str) -> tuple[int | float, int, int] | None:
+    """The first amount in ``s``: its value in yuan and its span (prefix and unit included)."""
     if not has_any(s, _MONEY_TRIGGERS):
         return None
     for m in _MONEY_RE.finditer(s):
@@ -132,7 +138,7 @@ def _money(s: str) -> int | float | None:
         before = char_before(s, m.start())
         if before == "." or (before.isascii() and before.isalnum()):
             continue  # part of a code such as A12万 or a version number
-        prefix = word_before(s, m.start(), _MONEY_PREFIXES)[0]
+        prefix, prefix_start = word_before(s, m.start(), _MONEY_PREFIXES)
         has_scale = any(c in num for c in "万亿千")
         if not (prefix or unit or has_scale):
             continue  # a bare number is not money
@@ -149,8 +155,38 @@ def _money(s: str) -> int | float | None:
         value = parse_number(num)
         if value is None or value <= 0:
             continue
-        return _json_number(value)
+        return _json_number(value), (prefix_start if prefix else m.start()), m.end()
     return None
+
+
+# Hedges members put around an amount ("大概20万", "20万左右"): part of what they said.
+_HEDGE_BEFORE = tuple(
+    sorted(
+        ("大概", "大约", "大致", "约", "近", "将近", "差不多", "至少", "不到", "超过", "共"),
+        key=len,
+        reverse=True,  # word_before wants the longest first
+    )
+)
+_HEDGE_AFTER = ascii_re(r"\s*(?:多|余|来|左右|上下|出头)")
+
+
+def money_with_text(s: str) -> tuple[Decimal, str] | None:
+    """The first amount in ``s`` in yuan, with the words the member used for it.
+
+    ``"对方欠我大概20万左右"`` → ``(Decimal("200000"), "大概20万左右")``: a form keeps both,
+    the number for arithmetic and the words for the record. Needs a unit, as ``money`` does.
+    """
+    found = _money_match(s)
+    if found is None:
+        return None
+    value, start, end = found
+    hedge, hedge_start = word_before(s, start, _HEDGE_BEFORE)
+    if hedge:
+        start = hedge_start
+    after = _HEDGE_AFTER.match(s, end)
+    if after is not None:
+        end = after.end()
+    return Decimal(str(value)), s[start:end].strip()
 
 
 def find_money(s: str, today: date) -> Found:

@@ -27,6 +27,11 @@ _CHOICE_RE = ascii_re(
 _TRIM_CHARS = " \t\r\n。.!?~～,、;；:"
 
 
+def choice_number(s: str) -> int | None:
+    """The number picked when the whole of ``s`` is a pick ("2", "第二个", "选3", "②")."""
+    return _choice_number(s)
+
+
 def _choice_number(s: str) -> int | None:
     if len(s) > 16:
         return None  # a choice is a few characters; spare the full match on long messages
