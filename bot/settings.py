@@ -122,6 +122,16 @@ def create_secret_key(instance_path: str | Path) -> str:
     return key
 
 
+MIN_SECRET_KEY_CHARS = 32
+_WELL_KNOWN_SECRETS = frozenset({"secret", "changeme", "change-me", "dev", "development", "test"})
+
+
+def _guessable(secret: str) -> bool:
+    """A long key that is still no secret: one character repeated, or a placeholder word."""
+    lowered = secret.lower()
+    return len(set(secret)) < 8 or any(word in lowered for word in _WELL_KNOWN_SECRETS)
+
+
 def check_production(cfg: Mapping[str, Any]) -> None:
     """Refuse to run production with development secrets or a malformed AES key."""
     aes = cfg.get("WECHAT_AES_KEY") or ""
@@ -131,7 +141,17 @@ def check_production(cfg: Mapping[str, Any]) -> None:
         return
     if cfg.get("WECHAT_TOKEN") in ("", None, defaults.DEV_WECHAT_TOKEN):
         raise ConfigError("Production needs WECHAT_TOKEN set to the official account's token.")
-    if cfg.get("SECRET_KEY") in ("", None, defaults.DEV_SECRET_KEY):
-        raise ConfigError("Production needs SECRET_KEY set to a long random value.")
+    secret = str(cfg.get("SECRET_KEY") or "")
+    if (
+        secret == defaults.DEV_SECRET_KEY
+        or len(secret) < MIN_SECRET_KEY_CHARS
+        or _guessable(secret)
+    ):
+        # It signs console sessions: a short or well-known key lets anyone forge a sign-in.
+        raise ConfigError(
+            f"Production needs SECRET_KEY set to a long random value (at least "
+            f"{MIN_SECRET_KEY_CHARS} characters, e.g. `python -c 'import secrets; "
+            f"print(secrets.token_hex(32))'`)."
+        )
     if cfg.get("WECHAT_APP_SECRET") in ("", None, defaults.WECHAT_APP_SECRET):
         raise ConfigError("Production needs WECHAT_APP_ID and WECHAT_APP_SECRET.")

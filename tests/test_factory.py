@@ -22,7 +22,7 @@ PRODUCTION = {
     "WECHAT_TOKEN": "a-real-token",
     "WECHAT_APP_ID": "wx-real",
     "WECHAT_APP_SECRET": "a-real-app-secret",
-    "SECRET_KEY": "a-long-random-production-key",
+    "SECRET_KEY": "9f2c4e1a7b3d8c6e5f0a2b4c6d8e1f3a",
 }
 
 
@@ -134,6 +134,9 @@ def test_production_with_real_settings_starts(instance: Path, settings: dict[str
     [
         ("SECRET_KEY", ""),
         ("SECRET_KEY", defaults.DEV_SECRET_KEY),
+        ("SECRET_KEY", "abc"),  # issue 16: a short key was accepted
+        ("SECRET_KEY", "x" * 40),
+        ("SECRET_KEY", "please-changeme-please-changeme-please"),
         ("WECHAT_TOKEN", ""),
         ("WECHAT_TOKEN", defaults.DEV_WECHAT_TOKEN),
         ("WECHAT_APP_SECRET", defaults.WECHAT_APP_SECRET),
@@ -221,3 +224,22 @@ def test_a_configured_key_wins_over_the_stored_one(
     assert create_app(settings, instance_path=instance).config["SECRET_KEY"] == (
         "from-the-environment"
     )
+
+
+def test_make_run_refuses_production(tmp_path: Path):
+    """make run starts the WeChat API sandbox and an embedded Redis: never in production."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.dev.launcher"],
+        cwd=ROOT,
+        env={"ENV": "production", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "development runner" in done.stderr and "refuses ENV=production" in done.stderr

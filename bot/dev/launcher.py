@@ -42,6 +42,14 @@ def _wait_http(url: str, timeout: float = 20.0) -> bool:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s launcher: %(message)s")
     env = dict(os.environ)
+    if env.get("ENV") == "production":
+        # make run starts a fake WeChat API and an embedded Redis: never a production set-up.
+        log.error(
+            "make run is the development runner (embedded Redis, WeChat API sandbox) and "
+            "refuses ENV=production. In production run gunicorn, flask worker and flask "
+            "scheduler as services (README, Production deployment)."
+        )
+        return 2
     env.setdefault("FLASK_APP", "wsgi")
     port = env.get("PORT", "5000")
     sandbox_port = env.get("SANDBOX_PORT", "5001")
