@@ -45,13 +45,22 @@ def create_app(
         template_folder=str(TEMPLATES_DIR),
     )
     app.config.from_object(defaults)
-    app.config.update(settings_from_env(os.environ, read_dotenv(ROOT / ".env")))
+    from_env = settings_from_env(os.environ, read_dotenv(ROOT / ".env"))
+    app.config.update(from_env)
     app.config.update(overrides or {})
     # Nothing here starts a process or writes a file (STYLE rule 1): `flask init` writes the
     # secret key, and `make run`, the CLI and the test fixtures start the embedded Redis.
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _stored_or_throwaway_key(app)
     check_production(app.config)
+    if app.config.get("ENV") == "production" and "SESSION_COOKIE_SECURE" not in {
+        **from_env,
+        **(overrides or {}),
+    }:
+        # Production is served over HTTPS (nginx): the console's cookies never travel in
+        # clear, unless SESSION_COOKIE_SECURE says otherwise explicitly.
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])
     if not app.config.get("REDIS_URL"):
         from bot.dev.embedded import embedded_redis_url
 

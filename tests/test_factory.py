@@ -243,3 +243,11 @@ def test_make_run_refuses_production(tmp_path: Path):
     )
     assert done.returncode == 2
     assert "development runner" in done.stderr and "refuses ENV=production" in done.stderr
+
+
+def test_production_cookies_are_secure(instance: Path, settings: dict[str, str]):
+    app = create_app({**settings, **PRODUCTION}, instance_path=instance)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    development = create_app(settings, instance_path=instance)
+    assert not development.config["SESSION_COOKIE_SECURE"]
