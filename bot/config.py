@@ -47,6 +47,8 @@ WECHAT_NOTICE_TEMPLATE_ID = ""
 # How often `flask scheduler` queues the chores (tomorrow's training reminders) for a worker.
 CHORES_INTERVAL_SECONDS = 600
 
+# The port `make run` serves on (127.0.0.1:PORT); PUBLIC_BASE_URL follows it unless set.
+PORT = 5000
 # Where members' phones reach the app's pages (knowledge-base detail pages, check-in codes).
 PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 # Set true when the console is served over HTTPS (it should be in production).

@@ -28,6 +28,7 @@ ENV_NAMES: tuple[str, ...] = (
     "CHORES_INTERVAL_SECONDS",
     "PROXY_COUNT",
     "PUBLIC_BASE_URL",
+    "PORT",
     "SESSION_COOKIE_SECURE",
     "WECHAT_NOTICE_TEMPLATE_ID",
     "ORG_NAME",
@@ -73,6 +74,10 @@ def settings_from_env(environ: Mapping[str, str], dotenv: Mapping[str, str]) -> 
             out[name] = float(raw)
         else:
             out[name] = raw
+    if "PUBLIC_BASE_URL" not in out and "PORT" in out:
+        # `make run` serves on 127.0.0.1:$PORT (docs/CONTRACT.md); links in replies must
+        # lead there, not to the default port.
+        out["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{out['PORT']}"
     if merged.get("FLASK_ENV") == "production" and "ENV" not in out:
         out["ENV"] = "production"
     return out

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import insert, select
 
 from bot.extensions import db
@@ -45,18 +45,40 @@ LOGGED_REPLY_CHARS = 300
 _SEVEN_DIGITS = re.compile(r"\d{7}|\d{3,4}-\d")
 
 
-def mask_phones(text: str) -> str:
-    """Mask the middle digits of mobile and landline numbers (logs must not hold them)."""
+def mask_phones(text: str, keep: tuple[str, ...] = ()) -> str:
+    """Mask the middle digits of mobile and landline numbers (logs must not hold them).
+
+    :param keep: numbers that are no one's private data and stay readable: the
+        organisation's own phone (``ORG_PHONE``), which replies and transcripts quote.
+    """
     if not _SEVEN_DIGITS.search(text):
         return text  # the common case, checked with one cheap scan
+    kept = [number for number in keep if number and number in text]
+    for i, number in enumerate(kept):
+        text = text.replace(number, f"\x00{i}\x00")  # no digit run a pattern could read
     text = _PHONE.sub(r"\1****\3", text)
-    return _LANDLINE.sub(r"\1****\3", text)
+    text = _LANDLINE.sub(r"\1****\3", text)
+    for i, number in enumerate(kept):
+        text = text.replace(f"\x00{i}\x00", number)
+    return text
+
+
+def public_numbers() -> tuple[str, ...]:
+    """The organisation's own numbers (``ORG_PHONE``), never masked; () outside an app."""
+    if not has_app_context():
+        return ()
+    cached = current_app.extensions.get("public_numbers")
+    if cached is None:
+        phones = str(current_app.config.get("ORG_PHONE") or "")
+        cached = tuple(p.strip() for p in re.split(r"[,，、/]", phones) if p.strip())
+        current_app.extensions["public_numbers"] = cached
+    return cast(tuple[str, ...], cached)
 
 
 @functools.lru_cache(maxsize=512)
-def _mask_reply(text: str) -> str:
+def _mask_reply(text: str, keep: tuple[str, ...] = ()) -> str:
     # Replies repeat (templates, knowledge answers with the office phone): mask each once.
-    return mask_phones(text)
+    return mask_phones(text, keep)
 
 
 def entry(
@@ -71,15 +93,16 @@ def entry(
     latency_ms: float,
     delivery: str = "passive",
 ) -> dict[str, Any]:
+    keep = public_numbers()  # the hand-off transcript shows the office phone as it is
     return {
         "key": secrets.token_hex(8),
         "at": time.time(),
         "openid": openid,
         "msg_type": msg_type,
-        "text": mask_phones(text[:2000]),
+        "text": mask_phones(text[:2000], keep),
         # The start of the reply is enough to see what the member got (the full text is a
         # template or a knowledge entry, both kept elsewhere).
-        "reply": _mask_reply(reply[:LOGGED_REPLY_CHARS]),
+        "reply": _mask_reply(reply[:LOGGED_REPLY_CHARS], keep),
         "intent": intent,
         "confidence": confidence,
         "handler": handler,

@@ -27,6 +27,9 @@ class JobsExtension:
             app.config["REDIS_URL"], socket_connect_timeout=0.5, socket_timeout=5.0
         )
         app.extensions["rq"] = Queue(app.config["RQ_QUEUE"], connection=connection)
+        from bot.jobs import media
+
+        media.listen()  # attachments are fetched once the submission that records them commits
 
 
 jobs_ext = JobsExtension()

@@ -21,7 +21,7 @@ All state lives in memory in one lock-protected :class:`SandboxState`
 
 Modules: :mod:`~bot.dev.sandbox.state` (the memory), :mod:`~bot.dev.sandbox.faults`,
 :mod:`~bot.dev.sandbox.api` (recording and dispatch of ``/cgi-bin/`` calls) with one module per
-API family (``tokens``, ``messages``, ``tags``, ``users``, ``menu``, declared through
+API family (``tokens``, ``messages``, ``tags``, ``users``, ``menu``, ``media``, declared through
 :mod:`~bot.dev.sandbox.registry`), :mod:`~bot.dev.sandbox.control` (``/_sandbox/``) and
 :mod:`~bot.dev.sandbox.server`.
 

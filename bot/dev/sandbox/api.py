@@ -14,10 +14,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from werkzeug.http import HTTP_STATUS_CODES
 
-from bot.dev.sandbox import menu, messages, tags, tokens, users
+from bot.dev.sandbox import media, menu, messages, tags, tokens, users
 from bot.dev.sandbox.errors import ERRMSGS, ApiError
 from bot.dev.sandbox.faults import Fault
-from bot.dev.sandbox.registry import API_PREFIX, merge, ok
+from bot.dev.sandbox.registry import API_PREFIX, FileAnswer, merge, ok
 from bot.dev.sandbox.responses import json_response, parse_body
 from bot.dev.sandbox.state import TOKEN_PATHS, SandboxState
 
@@ -25,7 +25,12 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("sandbox_api", __name__)
 ENDPOINTS = merge(
-    tokens.endpoints, messages.endpoints, tags.endpoints, users.endpoints, menu.endpoints
+    tokens.endpoints,
+    messages.endpoints,
+    tags.endpoints,
+    users.endpoints,
+    menu.endpoints,
+    media.endpoints,
 )
 
 
@@ -42,7 +47,7 @@ def dispatch(
     query: dict[str, str],
     body: Any,
     body_error: str | None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | FileAnswer:
     endpoint = ENDPOINTS.get(path)
     try:
         with state.lock:
@@ -97,8 +102,12 @@ def handle_api_call(state: SandboxState, path: str) -> Response:
         response, errcode = fault_response(fault)
     else:
         payload = dispatch(state, request.method, path, query, body, body_error)
-        errcode = payload.get("errcode", 0)
-        response = json_response(payload)
+        if isinstance(payload, FileAnswer):
+            errcode = 0
+            response = media.file_response(payload)
+        else:
+            errcode = payload.get("errcode", 0)
+            response = json_response(payload)
     with state.lock:
         record["errcode"] = errcode
         record["status"] = response.status_code

@@ -22,7 +22,18 @@ OPENID_PAGE_SIZE = 10_000
 Query = dict[str, str]
 Body = dict[str, Any]
 Answer = dict[str, Any]
-Handler = Callable[[SandboxState, Query, Body], Answer]
+
+
+@dataclass(frozen=True)
+class FileAnswer:
+    """A file instead of JSON (``media/get``): WeChat sends the bytes with their type."""
+
+    data: bytes
+    content_type: str
+    filename: str
+
+
+Handler = Callable[[SandboxState, Query, Body], Answer | FileAnswer]
 
 
 @dataclass(frozen=True)
