@@ -41,8 +41,8 @@ class Case(db.Model):  # type: ignore[name-defined,misc]
     category: Mapped[str] = mapped_column(String(40), default="")  # dispute type, appeal category
     amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))  # yuan involved or asked
     chamber_id: Mapped[int | None] = mapped_column(ForeignKey("chambers.id"))
-    committee_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    department_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    committee_id: Mapped[int | None] = mapped_column(ForeignKey("committees.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id"), index=True)
     route_rule: Mapped[str] = mapped_column(String(40), default="")  # the rule that chose
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
