@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from bot.dialogue.intents import Intent
 from handlers import (
+    case_status,
     common,
     human_agent,
+    mediation_apply,
     member_bind,
     policy_qa,
     services,
@@ -35,9 +37,9 @@ ALL: tuple[Intent, ...] = (
     training_mine.intent,
     training_cancel.intent,
     member_bind.intent,
-    services.mediation_apply,
+    mediation_apply.intent,
     services.appeal_submit,
-    services.case_status,
+    case_status.intent,
     services.notices,
     services.legal_checkup,
     policy_qa.intent,

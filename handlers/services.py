@@ -23,13 +23,9 @@ def _interim(
     return intent
 
 
-mediation_apply = _interim(
-    "mediation_apply", "调解申请", menu=("MEDIATION_APPLY",), commands=("申请调解",)
-)
 appeal_submit = _interim(
     "appeal_submit", "诉求反映", menu=("APPEAL_SUBMIT",), commands=("反映问题",)
 )
-case_status = _interim("case_status", "办理进度", menu=("CASE_STATUS",), commands=("查进度",))
 # Until the notices issue: where to find notices meanwhile.
 notices = _interim("notices", "最新通知公告", commands=("最新通知", "通知公告"))
 # Until the services issue: what the check-up is, and how to book it by phone.

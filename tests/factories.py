@@ -19,7 +19,10 @@ from werkzeug.security import generate_password_hash
 from bot.extensions import db
 from bot.models import (
     AdminUser,
+    Case,
     Chamber,
+    Committee,
+    Department,
     Follower,
     Handoff,
     HandoffMessage,
@@ -166,3 +169,48 @@ class KnowledgeEntryFactory(BaseFactory):
     title = factory.Sequence(lambda n: f"测试条目{n}")
     question = "测试条目怎么办理"
     answer = "测试条目的答复：请携带营业执照到服务大厅办理。"
+
+
+class CommitteeFactory(BaseFactory):
+    """A mediation committee of the federation (no chamber) taking every dispute type."""
+
+    class Meta:
+        model = Committee
+
+    name = factory.Sequence(lambda n: f"示范市第{n + 1}人民调解委员会")
+    dispute_types = factory.LazyFunction(
+        lambda: ["合同", "货款债务", "劳动用工", "知识产权", "租赁", "金融", "其他"]
+    )
+    contact = "王调解员 0000-12345678"
+
+
+class DepartmentFactory(BaseFactory):
+    class Meta:
+        model = Department
+
+    name = factory.Sequence(lambda n: f"示范市工商联第{n + 1}部门")
+    categories = factory.LazyFunction(lambda: ["融资"])
+
+
+class CaseFactory(BaseFactory):
+    """A mediation case waiting to be accepted, routed to a new committee unless given.
+
+    Numbers come from their own sequence (``TJ20261201-9001`` …), apart from the day
+    counters the engine uses, so a factory row never collides with an intake.
+    """
+
+    class Meta:
+        model = Case
+        exclude = ("committee",)
+
+    committee = factory.SubFactory(CommitteeFactory)
+    committee_id = factory.SelfAttribute("committee.id")
+    number = factory.Sequence(lambda n: f"TJ20261201-{9001 + n}")
+    kind = "mediation"
+    query_code = "123456"
+    openid = factory.Sequence(lambda n: f"o-applicant-{n}")
+    status = "待受理"
+    category = "合同"
+    title = "示范市华兴五金有限公司"
+    data = factory.LazyFunction(dict)
+    extensions = 0

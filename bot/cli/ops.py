@@ -130,8 +130,47 @@ def export_members(fmt: str) -> None:
 @export_cli.command("disputes")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 def export_disputes(fmt: str) -> None:
-    """Mediation cases (none until online mediation intake is enabled)."""
-    emit([], ("case_no", "openid", "dispute_type", "committee", "status", "created_at"), fmt)
+    """Mediation cases (CONTRACT.md fields, plus amount, due_at, closed_at)."""
+    from bot.services.cases import rows
+
+    emit(rows.dispute_rows(db.session), rows.DISPUTE_FIELDS, fmt)
+
+
+@export_cli.command("cases")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("--kind", default=None, help="One kind (mediation …); every kind without it.")
+def export_cases(fmt: str, kind: str | None) -> None:
+    """Every service-request case of every kind (or of --kind)."""
+    from bot.services.cases import KINDS, rows
+
+    if kind is not None and kind not in KINDS:
+        raise click.BadParameter(f"unknown kind {kind!r} (one of {sorted(KINDS)})")
+    emit(rows.case_rows(db.session, kind=kind), rows.CASE_FIELDS, fmt)
+
+
+@export_cli.command("committees")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+def export_committees(fmt: str) -> None:
+    """Mediation committees and the dispute types each takes."""
+    from bot.services.cases import rows
+
+    emit(_joined(rows.committee_rows(db.session), fmt), rows.COMMITTEE_FIELDS, fmt)
+
+
+@export_cli.command("departments")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+def export_departments(fmt: str) -> None:
+    """Departments and the appeal categories each answers."""
+    from bot.services.cases import rows
+
+    emit(_joined(rows.department_rows(db.session), fmt), rows.DEPARTMENT_FIELDS, fmt)
+
+
+def _joined(items: list[dict[str, Any]], fmt: str) -> list[dict[str, Any]]:
+    """Lists as "合同、租赁" in a CSV cell; JSON keeps them as lists."""
+    if fmt == "json":
+        return items
+    return [{k: "、".join(v) if isinstance(v, list) else v for k, v in r.items()} for r in items]
 
 
 @export_cli.command("appeals")

@@ -15,8 +15,10 @@ from bot.models import KnowledgeEntry
 def load_all(demo: bool = True) -> Iterator[str]:
     """Load each kind of starter content; yield a line per kind for the console."""
     yield load_knowledge()
+    yield load_calendar()
     if demo:
         yield load_demo()
+        yield load_mediation_demo()
 
 
 def load_demo() -> str:
@@ -96,3 +98,65 @@ def load_knowledge() -> str:
     db.session.commit()
     knowledge.bump_version(current_app.extensions["redis"])
     return f"knowledge base: {created} starter entries loaded"
+
+
+def load_calendar() -> str:
+    """The holiday calendar from chinese-calendar, for the years it covers (kept if there)."""
+    from bot.services import calendar, clock
+
+    added = calendar.seed(db.session)
+    db.session.commit()
+    until = calendar.covered_until(db.session, clock.local_now(current_app.config).date())
+    shown = until.isoformat() if until else "not this year"
+    return f"holiday calendar: {len(added)} years added, covered until {shown}"
+
+
+def load_mediation_demo() -> str:
+    """Two mediation committees taking different dispute types, and two demo disputes."""
+    from bot.models import Chamber, Committee
+    from bot.services import clock
+    from bot.services.cases import engine, mediation
+
+    if db.session.execute(select(func.count()).select_from(Committee)).scalar_one():
+        return "mediation demo: committees already present (kept)"
+    zhejiang = db.session.execute(
+        select(Chamber).where(Chamber.name == "示范市浙江商会")
+    ).scalar_one_or_none()
+    db.session.add_all(
+        [
+            Committee(
+                name="示范市浙江商会人民调解委员会",
+                chamber=zhejiang,
+                dispute_types=["合同", "货款债务"],
+                contact="陈调解员 0000-12345601",
+                address="示范市人民路 8 号浙江商会 3 楼",
+            ),
+            Committee(
+                name=current_app.config.get("ORG_MEDIATION_COMMITTEE") or "商会人民调解委员会",
+                dispute_types=list(mediation.DISPUTE_TYPES),
+                contact="刘调解员 0000-12345602",
+                address=str(current_app.config.get("ORG_ADDRESS") or ""),
+                is_default=True,
+            ),
+        ]
+    )
+    db.session.flush()
+    today = clock.local_now(current_app.config).date()
+    demo = [
+        ("o-demo-member-1", "货款债务", "示范市华兴五金有限公司", 200000, zhejiang),
+        ("o-demo-member-2", "劳动用工", "示范市青禾科技有限公司", None, None),
+    ]
+    for openid, category, party, amount, chamber in demo:
+        engine.open_case(
+            db.session,
+            mediation.KIND,
+            openid=openid,
+            today=today,
+            data={"other_party": party, "facts": "示范数据：用于演示调解案件的办理流程。"},
+            category=category,
+            title=party,
+            amount=amount,
+            chamber_id=chamber.id if chamber is not None else None,
+        )
+    db.session.commit()
+    return "mediation demo: 2 committees, 2 disputes"

@@ -89,6 +89,11 @@ def find_numbers(text: str) -> list[str]:
     return found
 
 
+def without_numbers(text: str) -> str:
+    """``text`` with its case numbers blanked (what is left may hold a query code)."""
+    return _NUMBER.sub(" ", text or "")
+
+
 def codes_match(given: str, stored: str) -> bool:
     """Compare query codes in constant time (a code is a small secret)."""
     return secrets.compare_digest(given.strip().encode(), stored.encode())
