@@ -23,15 +23,15 @@ from typing import Any
 import redis
 import requests
 from flask import current_app, has_app_context
-from rq import Retry
+from rq import Queue, Retry
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from wechatpy.exceptions import WeChatClientException
 
 from bot.extensions import db
 from bot.models import Attachment, utcnow
 from bot.services.submissions import FETCH_AFTER_COMMIT
-from bot.wechat.api import ApiBackoff
+from bot.wechat.api import ApiBackoff, BotWeChatClient
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def listen() -> None:
     """
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_rollback", _after_rollback)
+        event.listen(Session, "after_soft_rollback", _after_rollback)
 
 
 def _after_commit(session: Session) -> None:
@@ -71,15 +71,28 @@ def _after_commit(session: Session) -> None:
         log.warning("could not queue the fetch of attachments %s: %s", ids, exc)
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop(FETCH_AFTER_COMMIT, None)
+def _after_rollback(session: Session, previous: SessionTransaction) -> None:
+    # A savepoint's rollback keeps them: the job skips rows that are not there.
+    if not previous.nested:
+        session.info.pop(FETCH_AFTER_COMMIT, None)
 
 
 def enqueue_fetch(ids: list[int]) -> None:
-    from bot.jobs.queue import queue
-
-    queue().enqueue(
+    queue: Queue = current_app.extensions["rq"]
+    queue.enqueue(
         "bot.jobs.media.fetch_attachments", ids, retry=Retry(max=3, interval=[10, 60, 300])
+    )
+
+
+def _wechat_api() -> Any:
+    # As bot.jobs.queue builds it (that module registers this one's listener, so this one
+    # does not import it back).
+    cfg = current_app.config
+    return BotWeChatClient(
+        cfg["WECHAT_APP_ID"],
+        cfg["WECHAT_APP_SECRET"],
+        base=cfg["WECHAT_API_BASE"],
+        client=current_app.extensions["redis"],
     )
 
 
@@ -89,10 +102,8 @@ def fetch_attachments(ids: list[int]) -> dict[str, int]:
     Raises :class:`FetchLater` (RQ retries the job) when WeChat was busy or unreachable
     for some; those already stored are skipped on the retry.
     """
-    from bot.jobs.queue import wechat_api
-
     counts: dict[str, int] = {}
-    client = wechat_api()
+    client = _wechat_api()
     for attachment_id in ids:
         row = db.session.get(Attachment, attachment_id)
         if row is None or row.status != "pending":

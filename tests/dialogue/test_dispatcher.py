@@ -89,6 +89,37 @@ def test_handoff_and_return(app, wechat, monkeypatch):
     assert "商会助手" in wechat.say("你好")
 
 
+def test_during_a_handoff_policy_questions_are_answered_as_the_bots(app, wechat, monkeypatch):
+    import bot.services.handoff
+
+    monkeypatch.setattr(bot.services.handoff, "in_office_hours", lambda now, cfg: True)
+    wechat.say("人工")
+    told = wechat.say("我想问一下我们企业的用地问题")
+    assert "转给工作人员" in told and "自动解答" in told
+    answered = wechat.say("法治体检收费吗")
+    assert answered.startswith("【机器人自动回复】") and "免费" in answered
+    assert "工作人员" in answered  # and staff will still answer
+    assert wechat.say("还有补充材料") == ""  # told once: no more reminders
+    row = Handoff.query.one()
+    lines = HandoffMessage.query.filter_by(handoff_id=row.id).order_by(HandoffMessage.id)
+    assert [m.sender for m in lines] == ["member", "member", "bot", "member"]
+    assert row.status == "waiting"  # the hand-off goes on
+
+
+def test_the_handoff_transcript_masks_members_numbers_not_the_offices(app, wechat):
+    from bot.services import handoff as handoffs
+
+    wechat.say("我的手机是13800138000，请联系我")
+    wechat.say("联系方式")
+    flush(app.extensions["redis"])
+    wechat.say("人工")
+    lines = handoffs.thread(db.session, Handoff.query.one())
+    member = " ".join(line["text"] for line in lines if line["sender"] == "member")
+    bot = " ".join(line["text"] for line in lines if line["sender"] == "bot")
+    assert "138****8000" in member and "13800138000" not in member
+    assert app.config["ORG_PHONE"] in bot
+
+
 def test_handoff_after_hours_says_when(app, wechat, monkeypatch):
     import bot.services.handoff
 
@@ -110,6 +141,8 @@ def test_conversation_log_is_written_in_batches_with_phones_masked(app, wechat):
 
 def test_mask_phones():
     assert mask_phones("拨打0771-1234567或13912345678") == "拨打0771-****4567或139****5678"
+    kept = mask_phones("请拨0771-1234567，或13912345678", keep=("0771-1234567",))
+    assert kept == "请拨0771-1234567，或139****5678"
 
 
 def test_member_binding_matches_the_roster(app, wechat):

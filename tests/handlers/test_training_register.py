@@ -223,3 +223,81 @@ def test_export_registrations_contract(app, runner, wechat, session):
         ]
     )
     assert "id" in json.loads(result.output.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def ninth_and_tenth(app):
+    """Two sessions of one kind whose titles differ only by the ordinal in brackets."""
+    ninth = TrainingSessionFactory(title="新生代企业家培训班（第九期）")
+    tenth = TrainingSessionFactory(title="新生代企业家培训班（第十期）")
+    return ninth, tenth
+
+
+def test_the_exact_title_picks_its_session_in_the_list(app, wechat, ninth_and_tenth):
+    ninth, tenth = ninth_and_tenth
+    listing = wechat.say("我要报名")
+    assert "第九期" in listing and "第十期" in listing
+    # Typed exactly as listed, full-width brackets and the ordinal included: that session,
+    # not "reply with a number", and not the ninth in the list.
+    assert "姓名" in wechat.say("新生代企业家培训班（第十期）")
+    for text in ("张三", "某某公司", "经理", "13800138000"):
+        summary = wechat.say(text)
+    assert "第十期" in summary and "第九期" not in summary
+    wechat.say("1")
+    assert Registration.query.one().session_id == tenth.id
+
+
+def test_the_exact_title_in_the_first_message_picks_its_session(app, wechat, ninth_and_tenth):
+    ninth, _ = ninth_and_tenth
+    assert "姓名" in wechat.say("我要报名新生代企业家培训班（第九期）")
+    for text in ("张三", "某某公司", "经理", "13800138000"):
+        summary = wechat.say(text)
+    assert "第九期" in summary
+
+
+def test_a_name_several_sessions_share_lists_just_those(app, wechat, ninth_and_tenth):
+    TrainingSessionFactory(title="优秀民营企业家培训班", kind="优秀民营企业家培训班")
+    wechat.say("报名")
+    which = wechat.say("新生代企业家培训班")
+    assert "第九期" in which and "第十期" in which and "优秀民营" not in which
+    assert "请回复序号" in which
+
+
+def test_an_ordinal_inside_a_title_is_the_title_not_a_number(app, wechat):
+    third = TrainingSessionFactory()  # 第三期新生代企业家培训班, listed first
+    TrainingSessionFactory(title="非公经济大讲堂", kind="非公经济大讲堂")
+    TrainingSessionFactory(title="税务实务讲座", kind="税务实务讲座")
+    listing = wechat.say("报名")
+    assert listing.index("第三期") < listing.index("税务实务讲座")
+    # "第三期" names the first session; it is not "the third one".
+    wechat.say("第三期")
+    for text in ("张三", "某某公司", "经理", "13800138000"):
+        summary = wechat.say(text)
+    assert "第三期新生代企业家培训班" in summary and "税务" not in summary
+    wechat.say("1")
+    assert Registration.query.one().session_id == third.id
+
+
+def test_answers_are_stored_as_typed(app, wechat, session):
+    for text in ("报名新生代培训", "张三", "ABC Co., Ltd.", "总经理（兼）", "13800138000"):
+        summary = wechat.say(text)
+    assert "ABC Co., Ltd." in summary and "总经理（兼）" in summary
+    wechat.say("1")
+    reg = Registration.query.one()
+    assert (reg.company, reg.position) == ("ABC Co., Ltd.", "总经理（兼）")
+
+
+def test_a_phone_number_is_neither_a_company_nor_a_job_title(app, wechat, session):
+    wechat.say("报名新生代培训")
+    wechat.say("张三")
+    refused = wechat.say("1381234")
+    assert "不能只是一串数字" in refused and "单位" in refused
+    wechat.say("某某公司")
+    # A mobile typed as the job title: asked about, never filled in silently.
+    asked = wechat.say("13812345678")
+    assert "是您的手机号吗" in asked
+    assert "职务" in wechat.say("2")
+    summary = wechat.say("经理")
+    assert "请核对" not in summary and "手机" in summary  # the phone is still asked
+    summary = wechat.say("13900139000")
+    assert "139****9000" in summary and "138****5678" not in summary

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from bot.nlu.entities import MAX_CHARS, extract, parse_number
+from bot.nlu.entities.numbers import money_with_text
+from bot.nlu.entities.picks import choice_number
 
 TODAY = date(2026, 11, 23)  # a Monday
 YEAR_END = date(2026, 12, 30)  # a Wednesday
@@ -866,3 +868,29 @@ def test_fast_enough() -> None:
     per_message = (time.process_time() - start) / (rounds * len(messages))
     # Typically ~30 µs of CPU; the bound leaves room for slow, shared CI machines.
     assert per_message < 0.002
+
+
+@pytest.mark.parametrize(
+    "text,yuan,said",
+    [
+        ("对方欠我大概20万", "200000", "大概20万"),
+        ("金额12.5万元", "125000", "12.5万元"),
+        ("将近20万左右吧", "200000", "将近20万左右"),
+        ("欠款两万五千块", "25000", "两万五千块"),
+        ("人民币3000元整", "3000", "人民币3000元"),
+        ("约1.5元", "1.5", "约1.5元"),
+    ],
+)
+def test_money_with_the_words_the_member_used(text, yuan, said):
+    assert money_with_text(text) == (Decimal(yuan), said)
+
+
+def test_money_with_text_needs_a_unit():
+    assert money_with_text("20") is None and money_with_text("来了3万人") is None
+
+
+@pytest.mark.parametrize(
+    "text,number", [("2", 2), ("第二个", 2), ("选3", 3), ("②", 2), ("第九期新生代", None)]
+)
+def test_a_pick_is_the_whole_message(text, number):
+    assert choice_number(text) == number

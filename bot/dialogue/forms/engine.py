@@ -213,7 +213,7 @@ class FormEngine:
     def _answer(self, turn: Turn, form: Form, slot: Slot) -> Reply:
         state = turn.state
         try:
-            state.values[slot.name] = self._read(turn, slot, kinds.clean(turn.message.text))
+            state.values[slot.name] = self._read(turn, slot, turn.message.text)
         except kinds.LooksLikePhone as phone:
             target = self._empty_phone_slot(turn, form, slot)
             if target is None:
@@ -351,7 +351,7 @@ class FormEngine:
             if slot.free_text:
                 return None
             try:
-                kinds.read(turn, slot, kinds.clean(turn.message.text))
+                kinds.read(turn, slot, turn.message.text)
                 return None
             except (Invalid, FormEnded):
                 pass
@@ -401,14 +401,24 @@ class FormEngine:
         return out
 
     def _applies(self, slot: Slot, typed: Mapping[str, Any]) -> bool:
-        return slot.when is None or bool(slot.when(typed))
+        if slot.when is None:
+            return True
+        try:
+            return bool(slot.when(typed))
+        except KeyError:  # ``v["type"]`` before the type is known: not yet
+            return False
 
     def _missing(self, turn: Turn, form: Form) -> Slot | None:
         values = turn.state.values
         typed = self.typed(turn, form)
         for slot in form.slots:
+            if slot.kind == "media":
+                # Media sent along the way are kept, but the slot is still asked once (to
+                # add more, or "完成"): it is done when it has been answered.
+                if slot.name in turn.state.history:
+                    continue
             # "" is a skipped optional slot; a stored value that no longer reads is missing.
-            if slot.name in values and (values[slot.name] == "" or typed[slot.name] is not None):
+            elif slot.name in values and (values[slot.name] == "" or typed[slot.name] is not None):
                 continue
             if not self._applies(slot, typed):
                 continue

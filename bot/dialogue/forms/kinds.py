@@ -1,7 +1,7 @@
 """Slot kinds: how an answer of each kind is read, kept in the state, and handed back.
 
-:func:`read` turns what the member typed (NFKC and trimmed, never the NLU-normalised text)
-into the kind's value, or raises :class:`~bot.errors.Invalid` with the reason;
+:func:`read` turns what the member typed (never the NLU-normalised text) into the kind's
+value, or raises :class:`~bot.errors.Invalid` with the reason;
 :func:`from_entity` does the same for an entity found in a longer message; :func:`dump` and
 :func:`load` convert between that value and the JSON the dialogue state stores. What a
 value looks like in a summary is ``templates/replies/common/form_value.txt``.
@@ -71,13 +71,17 @@ def mobile(text: str) -> str:
 
 # -- reading an answer --------------------------------------------------------------------
 def read(turn: Turn, slot: Slot, raw: str) -> Any:
-    """The value of ``raw`` as an answer to ``slot``; raises Invalid, or FormEnded."""
-    return _READERS[slot.kind](turn, slot, raw)
+    """The value of ``raw`` (the message as it came) as an answer to ``slot``.
+
+    Text is kept as typed, only trimmed; every other kind reads the NFKC form (full-width
+    digits and letters as plain ones). Raises Invalid, or FormEnded.
+    """
+    return _READERS[slot.kind](turn, slot, raw if slot.kind == "text" else clean(raw))
 
 
 def _text(turn: Turn, slot: Slot, raw: str) -> str:
     value = raw.strip()
-    compact = _NUMBER_NOISE.sub("", value)
+    compact = _NUMBER_NOISE.sub("", clean(value))
     if compact.isascii() and compact.isdigit() and not slot.numeric:
         # A bare number is never a name, a company or a job title; a mobile may have been
         # typed one prompt too early, so the engine can offer to keep it for the phone slot.
