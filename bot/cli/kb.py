@@ -1,10 +1,9 @@
-"""``flask kb …``: ask, import, export, eval (docs/CONTRACT.md)."""
+"""``flask kb …``: ask, import, export, eval, fit (docs/CONTRACT.md)."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from bot.extensions import db
-from bot.kb import answers
+from bot.kb import answers, evaluation
 from bot.kb import entries as knowledge
 from bot.kb.base import KnowledgeBase
 from bot.models import KnowledgeEntry
@@ -91,83 +90,48 @@ def export_command(directory: Path | None) -> None:
 @kb_cli.command("eval")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--errors", is_flag=True, help="List every miss.")
-def eval_command(path: Path, errors: bool) -> None:
-    """Measure top-1/top-3 accuracy, MRR, rejection rates and confusions on a TSV set."""
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def eval_command(path: Path, errors: bool, as_json: bool) -> None:
+    """Measure a TSV set (question<TAB>topic|none): top-1/top-3, bands, decision curve."""
     report = evaluate(path)
-    click.echo(format_report(report, errors))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        click.echo(format_report(report, errors))
 
 
 def evaluate(path: Path) -> dict[str, Any]:
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
-        if "\t" in line:
-            question, topic = line.split("\t", 1)
-            rows.append((question.strip(), topic.strip()))
-    in_scope = out_scope = top1 = top3 = answered_right = answered_wrong = 0
-    rejected_in = rejected_out = 0
-    rr = 0.0
-    confusions: Counter[tuple[str, str]] = Counter()
-    misses: list[str] = []
-    for question, gold in rows:
-        decision = kb().decide(question)
-        ranked = [c.topic for c in decision.candidates]
-        if gold == "none":
-            out_scope += 1
-            if decision.band == "none":
-                rejected_out += 1
-            else:
-                misses.append(f"OOS not rejected ({decision.band} {ranked[:1]}): {question}")
-            continue
-        in_scope += 1
-        if ranked[:1] == [gold]:
-            top1 += 1
-        elif ranked:
-            confusions[(gold, ranked[0])] += 1
-        if gold in ranked[:3]:
-            top3 += 1
-        if gold in ranked:
-            rr += 1.0 / (ranked.index(gold) + 1)
-        if decision.band == "none":
-            rejected_in += 1
-            misses.append(f"rejected ({decision.score:.2f}) {gold}: {question}")
-        elif decision.band == "answer":
-            if decision.topic == gold:
-                answered_right += 1
-            else:
-                answered_wrong += 1
-                misses.append(f"WRONG {decision.topic} for {gold}: {question}")
-        if ranked[:1] != [gold] and decision.band != "none":
-            misses.append(f"top1 {ranked[:1]} for {gold} ({decision.band}): {question}")
-    n = max(1, in_scope)
-    return {
-        "questions": len(rows),
-        "in_scope": in_scope,
-        "out_of_scope": out_scope,
-        "top1": top1 / n,
-        "top3": top3 / n,
-        "mrr": rr / n,
-        "answered_right": answered_right / n,
-        "answered_wrong": answered_wrong / n,
-        "oos_rejection": rejected_out / max(1, out_scope),
-        "false_rejection": rejected_in / n,
-        "confusions": confusions.most_common(10),
-        "misses": misses,
-    }
+    """:func:`bot.kb.evaluation.evaluate` of the set at ``path`` on the app's knowledge base."""
+    return evaluation.evaluate(kb(), evaluation.read_set(path))
 
 
-def format_report(r: dict[str, Any], errors: bool = False) -> str:
-    lines = [
-        f"questions: {r['questions']} (in scope {r['in_scope']}, out of scope {r['out_of_scope']})",
-        f"top-1 accuracy:            {r['top1']:.1%}",
-        f"top-3 accuracy:            {r['top3']:.1%}",
-        f"MRR:                       {r['mrr']:.3f}",
-        f"answered directly & right: {r['answered_right']:.1%}",
-        f"answered directly & wrong: {r['answered_wrong']:.1%}",
-        f"out-of-scope rejected:     {r['oos_rejection']:.1%}",
-        f"in-scope wrongly rejected: {r['false_rejection']:.1%}",
-        "most confused (gold → top-1):",
-    ]
-    lines += [f"  {g} → {p}: {c}" for (g, p), c in r["confusions"]] or ["  none"]
-    if errors:
-        lines += ["misses:"] + [f"  {m}" for m in r["misses"]]
-    return "\n".join(lines)
+format_report = evaluation.format_report
+
+
+@kb_cli.command("fit")
+@click.option(
+    "--tune",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="The labelled questions (default knowledge/eval/tune.tsv).",
+)
+@click.option("--check", is_flag=True, help="Only say whether the stored model is current.")
+def fit_command(tune: Path | None, check: bool) -> None:
+    """Fit the answer/choices/decline decision on our labelled questions and store it."""
+    from bot.kb import calibration, fitting
+
+    path = tune or calibration.TUNE_FILE
+    digest = calibration.data_hash(path)
+    stored = calibration.load_calibration()
+    if check:
+        current = stored is not None and stored.data_hash == digest
+        click.echo("current" if current else "stale: run `flask kb fit`")
+        if not current:
+            raise SystemExit(1)
+        return
+    base = kb()
+    samples = fitting.measure(base, evaluation.read_set(path))
+    fitted = fitting.fit(samples, digest)
+    fitted.save()
+    base.use_calibration(fitted)
+    click.echo(json.dumps({"data_hash": digest, **(fitted.report or {})}, ensure_ascii=False))

@@ -4,6 +4,11 @@ Every process keeps an index built from the database and rebuilds it in a backgr
 when the version number in Redis (``bot:kb:version``, bumped by whoever edits entries) moves,
 so an edit is answered everywhere within about a second. :meth:`KnowledgeBase.decide` turns
 a question into a :class:`Decision`; ``bot.kb.answers`` turns that into what a member reads.
+
+A decision is: prepare the message (``bot.kb.query``: the question of a long account,
+synonyms, typos), search, measure the match (``bot.kb.calibration``: score, margin,
+coverage, the intent model's vote …) and read the band off the fitted model
+(``knowledge/kb_decision.json``).
 """
 
 from __future__ import annotations
@@ -19,36 +24,40 @@ from typing import Any
 from flask import Flask
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot.kb.calibration import Calibration, feature_vector, load_calibration
 from bot.kb.entries import VERSION_KEY, EntryData, load_active
-from bot.kb.index import Candidate, Index, build_index, search
-from bot.nlu.normalise import normalise
+from bot.kb.index import Candidate, Index, Ranked, build_index, coverage, search_terms
+from bot.kb.query import Query, prepare
+from bot.kb.speller import Speller, vocabulary_file_words
 from bot.nlu.segment import Analyzer, shared_analyzer
 from bot.paths import KNOWLEDGE_DIR
 
 log = logging.getLogger(__name__)
 
-# Band thresholds on the calibrated score (a cosine), chosen on our own labelled questions
-# (knowledge/intents/policy_question.txt by topic, and out_of_scope.txt), not on eval/.
+# Only without a fitted model (knowledge/kb_decision.json missing or for other features):
+# the former hand-set bands on the score, so a fresh checkout still answers.
 ANSWER_SCORE = 0.32
 SURE_SCORE = 0.55
 ANSWER_MARGIN = 0.05
 CHOICE_SCORE = 0.20
-# Below SURE_SCORE, a question the intent model deems chit-chat is declined.
 OUT_OF_SCOPE_PROBABILITY = 0.5
 # Staff-written answers are templates for org.* only; the sandbox blocks attribute tricks.
 _SANDBOX = SandboxedEnvironment(autoescape=False)
 
 # The last index built in this process, by content: apps created one after another in one
 # process (tests, CLI) with the same entries share it instead of re-segmenting everything.
-_built: dict[tuple[int, int], Index] = {}
+_built: dict[tuple[int, int], tuple[Index, Speller]] = {}
 
 
 @dataclass
 class Decision:
     band: str  # answer | choices | none
     topic: str | None
-    score: float
+    score: float  # the first candidate's score (a cosine)
     candidates: list[Candidate] = field(default_factory=list)
+    p_answer: float = 0.0  # P(the first candidate is right), by the fitted model
+    p_choices: float = 0.0  # P(the right entry is among the first three)
+    features: tuple[float, ...] = ()  # what the model read (bot.kb.calibration.FEATURES)
 
 
 class KnowledgeBase:
@@ -58,6 +67,8 @@ class KnowledgeBase:
         self.app = app
         self._analyzer: Analyzer | None = None
         self._index: Index | None = None
+        self._speller: Speller | None = None
+        self.calibration: Calibration | None = load_calibration()
         self._entries: dict[str, EntryData] = {}
         self._compiled: dict[str, Any] = {}
         self._rendered: dict[str, str] = {}
@@ -117,14 +128,35 @@ class KnowledgeBase:
         live = [e for e in entries if e.is_valid(today)]
         docs = [(e.topic, e.questions, " ".join([*e.keywords, e.title]), e.answer) for e in live]
         key = (id(self.analyzer), hash(tuple((t, tuple(q), h, b) for t, q, h, b in docs)))
-        index = _built.get(key)
-        if index is None:
-            index = build_index(self.analyzer, docs)
+        built = _built.get(key)
+        if built is None:
+            built = build_index(self.analyzer, docs), self._build_speller(live)
             _built.clear()  # keep one: a process serves one knowledge base at a time
-            _built[key] = index
+            _built[key] = built
+        index, speller = built
         self._entries, self._index, self._compiled = {e.topic: e for e in live}, index, {}
+        self._speller = speller
+        self._decisions = {}
         self._rendered = {}
         self.reply_cache = {}
+
+    def use_calibration(self, calibration: Calibration | None) -> None:
+        """Decide with another fitted model (None: the hand-set fallback)."""
+        with self._lock:
+            self.calibration = calibration
+            self._decisions = {}
+
+    def _build_speller(self, entries: list[EntryData]) -> Speller:
+        """The domain words a typo is corrected to: the dictionary and synonyms first, then
+        the entries' keywords and the words of their titles."""
+        analyzer = self.analyzer
+        words = vocabulary_file_words(KNOWLEDGE_DIR / "userdict.txt")
+        words += [*analyzer.canonical.values(), *analyzer.canonical]
+        for entry in entries:
+            words += [analyzer.fold(k) for k in entry.keywords]
+        for entry in entries:
+            words += analyzer.words(analyzer.fold(entry.title))
+        return Speller(words, analyzer.is_word)
 
     def _start_watcher(self) -> None:
         if self._watcher is not None and self._watcher.is_alive():
@@ -169,33 +201,61 @@ class KnowledgeBase:
         return decision
 
     def _decide(self, index: Index, text: str, k: int) -> Decision:
-        candidates = search(index, self.analyzer, text, k)
+        query, ranked = self.search(index, text, k)
+        candidates = ranked.candidates
         if not candidates:
             return Decision("none", None, 0.0, [])
         top = candidates[0].score
+        features = feature_vector(
+            query,
+            ranked,
+            coverage(index, ranked, 0),
+            coverage(index, ranked, 1),
+            self._votes(query.text),
+        )
+        calibration = self.calibration
+        if calibration is None:
+            return self._hand_set(query, candidates, features)
+        p_answer = calibration.answer.probability(features)
+        p_choices = calibration.choices.probability(features)
+        band = calibration.band(p_answer, p_choices)
+        topic = candidates[0].topic if band == "answer" else None
+        return Decision(band, topic, top, candidates, p_answer, p_choices, features)
+
+    def search(self, index: Index, text: str, k: int = 5) -> tuple[Query, Ranked]:
+        """The prepared query and its ranked entries (no decision)."""
+        query = prepare(self.analyzer, self._speller, index, text)
+        return query, search_terms(index, query.terms, k)
+
+    def _hand_set(
+        self, query: Query, candidates: list[Candidate], features: tuple[float, ...]
+    ) -> Decision:
+        top = candidates[0].score
         second = candidates[1].score if len(candidates) > 1 else 0.0
-        if top < SURE_SCORE and self._chit_chat(text):
-            return Decision("none", None, top, candidates)
-        if top >= SURE_SCORE or (top >= ANSWER_SCORE and top - second >= ANSWER_MARGIN):
-            return Decision("answer", candidates[0].topic, top, candidates)
-        if top >= CHOICE_SCORE:
-            return Decision("choices", None, top, candidates)
-        return Decision("none", None, top, candidates)
+        votes = self._votes(query.text) or {}
+        if top < SURE_SCORE and votes.get("out_of_scope", 0.0) >= OUT_OF_SCOPE_PROBABILITY:
+            band = "none"
+        elif top >= SURE_SCORE or (top >= ANSWER_SCORE and top - second >= ANSWER_MARGIN):
+            band = "answer"
+        else:
+            band = "choices" if top >= CHOICE_SCORE else "none"
+        topic = candidates[0].topic if band == "answer" else None
+        return Decision(band, topic, top, candidates, features=features)
 
     @staticmethod
     def render_text(text: str, org: Mapping[str, str]) -> str:
         return str(_SANDBOX.from_string(text).render(org=org))
 
-    def _chit_chat(self, text: str) -> bool:
-        """Whether the intent model is sure this is not a chamber question at all.
+    def _votes(self, normalised_text: str) -> dict[str, float] | None:
+        """The intent model's probabilities for the question (None without a model).
 
         Word overlap alone cannot tell "汇率是多少" from "会费是多少"; the classifier, trained
-        on what members ask and on everyday chit-chat, can.
+        on what members ask and on everyday chit-chat, can: its vote is one of the features.
         """
-        if self.intent_model is None:
-            return False
-        probs = self.intent_model.probabilities(normalise(text))
-        return bool(probs.get("out_of_scope", 0.0) >= OUT_OF_SCOPE_PROBABILITY)
+        if self.intent_model is None or not normalised_text:
+            return None
+        probabilities: dict[str, float] = self.intent_model.probabilities(normalised_text)
+        return probabilities
 
     def render_answer(self, topic: str, org: Mapping[str, str]) -> str:
         # The organisation's settings are fixed for an app, so one rendering per topic and

@@ -2,12 +2,14 @@
 
 Text is cut into terms by the shared segmenter (``bot.nlu.segment``). Each entry is indexed
 as several documents: every standard question, paraphrase and the title ("question
-documents"), plus one "content document" (keywords, title and answer). Terms are jieba
-words in search mode (with the domain dictionary) and character bigrams, with synonyms
-folded to one canonical word. Weights are sublinear TF-IDF, vectors are unit length, so a
-score is a cosine in [0, 1]. An entry scores
-``QUESTION_WEIGHT × best question cosine + (1 − QUESTION_WEIGHT) × content cosine``: questions
-rank above answer text. Postings are numpy arrays; a query touches only its terms' postings.
+documents"), one "keyword document" (the words of its keywords and title) and one "content
+document" (keywords, title and answer). Terms are jieba words in search mode (with the
+domain dictionary) and character bigrams, with synonyms folded to one canonical word.
+Weights are sublinear TF-IDF, vectors are unit length, so a score is a cosine in [0, 1]. An
+entry scores ``QUESTION_WEIGHT × best question cosine + KEYWORD_WEIGHT × keyword cosine +
+the rest × content cosine``: questions rank above answer text, and a member's bare term
+("社责报告" folded to 社会责任报告) finds the entry that names it, which a long answer
+would dilute. Postings are numpy arrays; a query touches only its terms' postings.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import numpy as np
 
 from bot.nlu.segment import Analyzer
 
-QUESTION_WEIGHT = 0.8
+QUESTION_WEIGHT = 0.7
+KEYWORD_WEIGHT = 0.15
 # From this many entries, index builds segment text in parallel processes.
 PARALLEL_FROM = 2000
 # From this many entries, the commonest terms are left out of scoring (see search()).
@@ -78,6 +81,7 @@ class Index:
     idf: np.ndarray
     questions: Postings
     contents: Postings
+    keywords: Postings
     n_question_docs: int
     unseen_idf: float = 0.0
     common_idf: float = 0.0  # the IDF of a term in a quarter of the entries
@@ -97,10 +101,12 @@ class Index:
 
 def _analyse(
     analyzer: Analyzer, entries: Sequence[tuple[str, Sequence[str], str, str]], first: int
-) -> tuple[array[int], array[int], array[float], array[int], array[int], array[float], array[int]]:
-    """Flat (document, term hash, count) triples for question and content documents."""
+) -> tuple[array[Any], ...]:
+    """Flat (document, term hash, count) triples for question, content and keyword documents,
+    and the entry of each question document."""
     q_doc, q_term, q_count = array("q"), array("q"), array("d")
     c_doc, c_term, c_count = array("q"), array("q"), array("d")
+    k_doc, k_term, k_count = array("q"), array("q"), array("d")
     q_entry = array("q")
     row = 0
     for offset, (_, questions, head, body) in enumerate(entries):
@@ -115,12 +121,16 @@ def _analyse(
             q_entry.append(entry)
             row += 1
         counts = analyzer.terms(head)
+        head_words = {t: w for t, w in counts.items() if t.startswith("w:")}
+        k_doc.extend([entry] * len(head_words))
+        k_term.extend(map(hash, head_words))
+        k_count.extend(head_words.values())
         for term, weight in analyzer.terms(body, words=False).items():
             counts[term] = counts.get(term, 0.0) + weight
         c_doc.extend([entry] * len(counts))
         c_term.extend(map(hash, counts))
         c_count.extend(counts.values())
-    return q_doc, q_term, q_count, c_doc, c_term, c_count, q_entry
+    return q_doc, q_term, q_count, c_doc, c_term, c_count, q_entry, k_doc, k_term, k_count
 
 
 _worker_analyzer: Analyzer | None = None
@@ -171,10 +181,12 @@ def build_index(
     q_hash, q_count = cat(1, np.int64), cat(2, np.float64)
     c_doc, c_hash, c_count = cat(3, np.int64), cat(4, np.int64), cat(5, np.float64)
     q_entry = cat(6, np.int64)
+    k_doc, k_hash, k_count = cat(7, np.int64), cat(8, np.int64), cat(9, np.float64)
     del q_doc_parts
 
     terms, inverse = np.unique(np.concatenate([q_hash, c_hash]), return_inverse=True)
     q_tid, c_tid = inverse[: len(q_hash)], inverse[len(q_hash) :]
+    k_tid = np.searchsorted(terms, k_hash)  # every keyword word is in its content document
     n_terms = len(terms)
     # Document frequency over entries (not documents), so many paraphrases are no bias.
     pairs = np.sort(np.concatenate([q_tid * max(1, n) + q_entry[q_doc], c_tid * max(1, n) + c_doc]))
@@ -203,6 +215,7 @@ def build_index(
         idf=idf.astype(np.float32),
         questions=postings(q_doc, q_tid, q_count, n_question_docs),
         contents=postings(c_doc, c_tid, c_count, n),
+        keywords=postings(k_doc, k_tid, k_count, n),
         n_question_docs=n_question_docs,
         unseen_idf=math.log(1.0 + (max(1, n) + 0.5) / 0.5),
         common_idf=math.log(1.0 + (0.75 * max(1, n) + 0.5) / (0.25 * max(1, n) + 0.5)),
@@ -255,36 +268,157 @@ def search(index: Index, analyzer: Analyzer, text: str, k: int = 5) -> list[Cand
     """The ``k`` best entries for ``text``, best first."""
     if index.size == 0:
         return []
-    counts = analyzer.query_terms(text)
-    if not counts:
-        return []
-    keys = [hash(t) for t in counts]
-    positions = index.lookup(keys)
+    return search_terms(index, analyzer.query_terms(text), k).candidates
+
+
+@dataclass
+class Ranked:
+    """The best entries for a query, with what the decision reads about the match.
+
+    ``weights`` is the query's unit vector over ``terms`` (unseen terms included, so a
+    message of unknown words scores low); ``positions`` are the terms' rows in the index
+    (-1 when unseen). Per candidate: its entry row, best question cosine, content cosine and
+    best question document (and keyword cosine).
+    """
+
+    candidates: list[Candidate]
+    terms: list[str]
+    positions: np.ndarray
+    weights: np.ndarray
+    entries: list[int]
+    best_question: list[float]
+    content: list[float]
+    keyword: list[float]
+    best_doc: list[int]
+
+    @property
+    def known_share(self) -> float:
+        """The share of the query's weight (squared) in terms the index knows."""
+        known = self.positions >= 0
+        return float((self.weights[known] ** 2).sum()) if len(self.weights) else 0.0
+
+
+EMPTY = Ranked([], [], np.zeros(0, np.int64), np.zeros(0), [], [], [], [], [])
+
+
+def search_terms(index: Index, counts: dict[str, float], k: int = 5) -> Ranked:
+    """The ``k`` best entries for weighted query terms (``Analyzer.terms`` or a blend)."""
+    if index.size == 0 or not counts:
+        return EMPTY
+    terms = list(counts)
+    positions = index.lookup([hash(t) for t in terms])
     # Words the index has never seen still weigh in the query's length (as the rarest
     # terms): otherwise "明星官宣恋情" would be judged by its one known word, 哪个, alone.
-    weights = np.array([(1.0 + math.log(c)) for c in counts.values()], dtype=np.float64) * np.where(
-        positions >= 0, index.idf[np.maximum(positions, 0)], index.unseen_idf
-    )
+    # Sublinear term frequency; a blended-in weight under 1/e (none is) would count as zero.
+    weights = np.array(
+        [max(0.0, 1.0 + math.log(c)) for c in counts.values()], dtype=np.float64
+    ) * np.where(positions >= 0, index.idf[np.maximum(positions, 0)], index.unseen_idf)
     norm = float(np.sqrt((weights * weights).sum())) or 1.0
+    weights = weights / norm
     q_scores = np.zeros(index.n_question_docs, dtype=np.float32)
     c_scores = np.zeros(index.size, dtype=np.float32)
+    k_scores = np.zeros(index.size, dtype=np.float32)
     # In a large base the commonest terms (in over a quarter of the entries) have the longest
     # postings and the smallest weights: skip them when scoring; they still count in the
     # query's length above, so scores stay comparable.
     floor = index.common_idf if index.size >= LARGE_BASE else -1.0
-    for pos, weight in zip(positions.tolist(), (weights / norm).tolist(), strict=True):
+    for pos, weight in zip(positions.tolist(), weights.tolist(), strict=True):
         if pos < 0 or weight <= 0 or index.idf[pos] < floor:
             continue
         index.questions.add_into(q_scores, pos, weight)
         index.contents.add_into(c_scores, pos, weight)
+        index.keywords.add_into(k_scores, pos, weight)
     best_q = np.zeros(index.size, dtype=np.float32)
     if index.n_question_docs:
         best_q[index.has_docs] = np.maximum.reduceat(q_scores, index.entry_starts[index.has_docs])
-    scores = QUESTION_WEIGHT * best_q + (1.0 - QUESTION_WEIGHT) * c_scores
+    scores = (
+        QUESTION_WEIGHT * best_q
+        + KEYWORD_WEIGHT * k_scores
+        + (1.0 - QUESTION_WEIGHT - KEYWORD_WEIGHT) * c_scores
+    )
     k = min(k, index.size)
-    top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return [Candidate(index.topics[i], float(scores[i])) for i in top if scores[i] > 0]
+    best = np.argpartition(-scores, k - 1)[:k]
+    top = [int(i) for i in best[np.argsort(-scores[best], kind="stable")] if scores[i] > 0]
+    best_doc = []
+    for i in top:
+        if not index.has_docs[i]:
+            best_doc.append(-1)
+            continue
+        start = int(index.entry_starts[i])
+        end = int(index.entry_starts[i + 1]) if i + 1 < index.size else index.n_question_docs
+        best_doc.append(start + int(np.argmax(q_scores[start:end])))
+    return Ranked(
+        candidates=[Candidate(index.topics[i], float(scores[i])) for i in top],
+        terms=terms,
+        positions=positions,
+        weights=weights,
+        entries=top,
+        best_question=[float(best_q[i]) for i in top],
+        content=[float(c_scores[i]) for i in top],
+        keyword=[float(k_scores[i]) for i in top],
+        best_doc=best_doc,
+    )
+
+
+@dataclass
+class Coverage:
+    """How much of a query one candidate matches, as shares of the query's weight."""
+
+    question: float  # in its best question document
+    content: float  # in its content document
+    either: float
+    words: float  # share of the query's words (not bigrams) found in either
+    document: float  # share of the best question document's own weight the query has
+    rarest: float  # IDF of the rarest query word it has, over the IDF of an unseen word
+
+
+NO_COVERAGE = Coverage(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def coverage(index: Index, ranked: Ranked, j: int) -> Coverage:
+    """What candidate ``j`` of ``ranked`` has of the query's terms.
+
+    A postings slice lists its documents in ascending order, so membership is a binary
+    search per query term: a few dozen for a message, only for the candidates asked about.
+    """
+    if j >= len(ranked.entries):
+        return NO_COVERAGE
+    entry, doc = ranked.entries[j], ranked.best_doc[j]
+    in_q = in_c = either = document = rarest = 0.0
+    words = found_words = 0
+    for term, pos, weight in zip(
+        ranked.terms, ranked.positions.tolist(), ranked.weights.tolist(), strict=True
+    ):
+        is_word = term.startswith("w:")
+        words += is_word
+        if pos < 0:
+            continue
+        doc_weight = _weight(index.questions, pos, doc) if doc >= 0 else 0.0
+        hit_q, hit_c = doc_weight > 0, _weight(index.contents, pos, entry) > 0
+        mass = weight * weight
+        in_q += mass * hit_q
+        in_c += mass * hit_c
+        either += mass * (hit_q or hit_c)
+        document += doc_weight * doc_weight
+        if is_word and (hit_q or hit_c):
+            found_words += 1
+            rarest = max(rarest, float(index.idf[pos]))
+    share = found_words / words if words else 0.0
+    return Coverage(in_q, in_c, either, share, document, rarest / (index.unseen_idf or 1.0))
+
+
+def _weight(postings: Postings, term: int, doc: int) -> float:
+    """The weight of ``term`` in document ``doc`` (0 when absent)."""
+    start, end = int(postings.offsets[term]), int(postings.offsets[term + 1])
+    if end <= start:
+        return 0.0
+    k = start + int(np.searchsorted(postings.docs[start:end], doc))
+    return float(postings.weights[k]) if k < end and int(postings.docs[k]) == doc else 0.0
+
+
+def knows(index: Index, term: str) -> bool:
+    """Whether the index has ``term`` (e.g. ``"b:仲裁"``)."""
+    return bool(index.lookup([hash(term)])[0] >= 0) if len(index.terms) else False
 
 
 def unique(items: Iterable[str]) -> list[str]:

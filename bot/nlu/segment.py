@@ -57,6 +57,10 @@ class Analyzer:
         # check; segment it once. Index builds call terms() directly and bypass this.
         self._cached = functools.lru_cache(maxsize=4096)(self._frozen_terms)
 
+    def is_word(self, text: str) -> bool:
+        """Whether ``text`` is a dictionary word (jieba's, ours or a synonym)."""
+        return bool(self._is_word(text))
+
     def _frozen_terms(self, text: str, normalised: bool) -> tuple[tuple[str, float], ...]:
         return tuple(self.terms(text, normalised=normalised).items())
 
@@ -70,6 +74,14 @@ class Analyzer:
         Folding tokens, not substrings, keeps 电话 in 电话诈骗 and 扶贫 in 扶贫济困 intact.
         """
         return "".join(self._tokens(text))
+
+    def words(self, text: str) -> list[str]:
+        """The folded jieba words of normalised ``text`` (stopwords and symbols left out)."""
+        return [
+            t
+            for t in self._tokens(text)
+            if t not in STOPWORDS and ("\u4e00" <= t[0] <= "\u9fff" or t.isalnum())
+        ]
 
     def _tokens(self, text: str) -> list[str]:
         with self._lock:  # jieba's tokenizer is not documented as thread-safe
