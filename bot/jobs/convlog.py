@@ -24,7 +24,8 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -32,7 +33,7 @@ import redis
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import insert, select
 
-from bot.extensions import db
+from bot.extensions import db, sqlite_immediate
 from bot.models import ConversationLog
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,10 @@ def to_values(data: dict[str, Any]) -> dict[str, Any]:
 
 def store(items: Iterable[dict[str, Any]]) -> int:
     """Insert log lines and their notes, skipping lines whose key is stored already; the
-    caller commits. Answers how many lines were new."""
+    caller commits. Answers how many lines were new.
+
+    It reads before it writes, so callers run it inside :func:`_writing`.
+    """
     items = list(items)
     keys = [str(item["key"]) for item in items if item.get("key")]
     seen: set[str] = set()
@@ -155,8 +159,9 @@ def flush(client: redis.Redis, batch: int = 500) -> int:
         return 0
     items = _parse(cast(list[str], lines))
     try:
-        written = store(items)
-        db.session.commit()
+        with _writing():
+            written = store(items)
+            db.session.commit()
     except Exception:
         db.session.rollback()
         # Put them back so the next flush tries again; the log is not worth losing.
@@ -165,6 +170,18 @@ def flush(client: redis.Redis, batch: int = 500) -> int:
     finally:
         db.session.remove()
     return written
+
+
+@contextmanager
+def _writing() -> Iterator[None]:
+    """A transaction that reads, then writes: on SQLite it takes the write lock at BEGIN.
+    Two processes upgrading a read lock at once fail at once with "database is locked";
+    BEGIN IMMEDIATE makes the second wait its turn (busy_timeout)."""
+    token = sqlite_immediate.set(True)
+    try:
+        yield
+    finally:
+        sqlite_immediate.reset(token)
 
 
 def _parse(lines: Iterable[str]) -> list[dict[str, Any]]:
@@ -189,8 +206,9 @@ def write_notes(notes: list[dict[str, Any]]) -> None:
 def write_now(data: dict[str, Any]) -> None:
     """Direct write, for when Redis is down (degraded mode)."""
     try:
-        store([data])
-        db.session.commit()
+        with _writing():
+            store([data])
+            db.session.commit()
     except Exception:
         db.session.rollback()
         log.exception("conversation log write failed")
@@ -223,8 +241,9 @@ class RecentLines:
         if not lines:
             return 0
         try:
-            written = store(_parse(lines))
-            db.session.commit()
+            with _writing():
+                written = store(_parse(lines))
+                db.session.commit()
         except Exception:
             db.session.rollback()
             log.exception("could not save %d kept conversation-log lines", len(lines))
