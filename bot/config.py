@@ -51,6 +51,9 @@ CHORES_INTERVAL_SECONDS = 600
 PORT = 5000
 # Where members' phones reach the app's pages (knowledge-base detail pages, check-in codes).
 PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+# Where files members attach to forms are stored (fetched from WeChat); empty: under the
+# instance folder, instance/attachments. Production points it at a backed-up volume.
+ATTACHMENTS_FOLDER = ""
 # Set true when the console is served over HTTPS (it should be in production).
 SESSION_COOKIE_SECURE = False
 # How often each process looks for a newer knowledge-base version in Redis.

@@ -29,6 +29,7 @@ ENV_NAMES: tuple[str, ...] = (
     "PROXY_COUNT",
     "PUBLIC_BASE_URL",
     "PORT",
+    "ATTACHMENTS_FOLDER",
     "SESSION_COOKIE_SECURE",
     "WECHAT_NOTICE_TEMPLATE_ID",
     "ORG_NAME",

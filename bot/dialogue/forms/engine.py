@@ -111,14 +111,6 @@ class FormEngine:
     def active(self, state: DialogueState) -> bool:
         return state.active_form in self.forms
 
-    def collects_media(self, state: DialogueState) -> bool:
-        """Whether a media message now is an attachment of the form in progress."""
-        form = self.forms.get(state.active_form or "")
-        if form is None:
-            return False
-        requested = form.slot(state.requested_slot) if state.requested_slot else None
-        return form.media_slot is not None or (requested is not None and requested.kind == "media")
-
     # -- starting ----------------------------------------------------------------------
     def start(self, turn: Turn, name: str, values: Mapping[str, Any] | None = None) -> Reply:
         """Begin ``name`` for this member, filling what the first message already says."""
@@ -364,9 +356,10 @@ class FormEngine:
 
     def _refused(self, turn: Turn, form: Form, slot: Slot, refusal: Invalid) -> Reply:
         state = turn.state
-        reason = render(Reply(refusal.template, {"label": slot.label, **refusal.context}))
-        if isinstance(refusal, Ambiguous):
-            return Reply(refusal.template, {"label": slot.label, **refusal.context})
+        context = {"label": slot.label, **refusal.context}
+        if isinstance(refusal, Ambiguous):  # not a failure: the member named real options
+            return Reply(refusal.template, context)
+        reason = render(Reply(refusal.template, context))
         state.failures += 1
         if state.failures >= MAX_FAILURES:
             state.failures = 0
