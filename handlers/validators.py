@@ -20,7 +20,9 @@ _NAME = re.compile(
     r"[\u4e00-\u9fa5]{2,5}|[\u4e00-\u9fa5]{1,6}·[\u4e00-\u9fa5]{1,6}|[A-Za-z][A-Za-z .'-]{1,40}"
 )
 _NOT_NAME_PARTS = re.compile(r"[吗呢吧啊]|什么|怎么|公司|商会|培训|报名|不知道")
-_NOT_NAMES = frozenset({"不知道", "不告诉你", "你好", "谢谢", "报名", "培训", "会员"})
+_NOT_NAMES = frozenset(
+    {"不知道", "不告诉你", "你好", "谢谢", "报名", "培训", "会员", "拜拜", "再见", "好的"}
+)
 
 
 def cn_mobile(turn: Turn, text: str) -> str:

@@ -79,3 +79,11 @@ def test_a_check_in_link_says_the_port(port_5300, app, wechat):
     done = wechat.say("1")
     assert Registration.query.count() == 1
     assert "http://127.0.0.1:5300/checkin/" in done
+
+
+def test_goodbye_in_the_middle_of_a_form_is_not_taken_for_a_name(app, wechat):
+    TrainingSessionFactory()
+    wechat.say("报名新生代培训")
+    reply = wechat.say("拜拜")
+    assert "再见" in reply and "继续刚才的办理" in reply and "姓名" in reply
+    assert "单位" in wechat.say("张三")

@@ -343,7 +343,7 @@ class FormEngine:
             if slot.free_text:
                 return None
             try:
-                kinds.read(turn, slot, turn.message.text)
+                self._read(turn, slot, turn.message.text)
                 return None
             except (Invalid, FormEnded):
                 pass
