@@ -13,11 +13,13 @@ import functools
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import click
+import redis
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
@@ -161,16 +163,37 @@ def worker_command(burst: bool) -> None:
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     # The worker first: it raises the connection pool's read timeout for its blocking
     # dequeue, which only applies to connections opened afterwards (the log writer's).
-    worker = Worker([queue], connection=queue.connection)
-    # RQ doubles its wait after each failed dequeue up to a minute; after an outage the
-    # worker should be back within seconds of Redis, like the scheduler.
-    worker.max_connection_wait_time = WORKER_RECONNECT_SECONDS
+    worker = _rq_worker(Worker, queue)
     if not burst:
         from bot.jobs.convlog import Flusher
 
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         Flusher().ensure_started(app)  # the conversation log is written from here
-    worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    while True:
+        try:
+            worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        except redis.ConnectionError as exc:
+            log.warning("worker: Redis went away while a job finished (%s)", exc)
+        if burst or worker._shutdown_requested_date is not None:
+            return
+        # RQ rides out an outage only while it waits for work; one that begins while a job
+        # finishes makes it quit. Start a fresh worker, which waits for Redis to answer.
+        time.sleep(WORKER_RECONNECT_SECONDS)
+        worker = _rq_worker(Worker, queue)
+
+
+def _rq_worker(worker_class: Any, queue: Any) -> Any:
+    """A new RQ worker on ``queue``, once Redis answers (RQ's constructor talks to it)."""
+    while True:
+        try:
+            worker = worker_class([queue], connection=queue.connection)
+            break
+        except redis.ConnectionError:
+            time.sleep(WORKER_RECONNECT_SECONDS)
+    # RQ doubles its wait after each failed dequeue up to a minute; after an outage the
+    # worker should be back within seconds of Redis, like the scheduler.
+    worker.max_connection_wait_time = WORKER_RECONNECT_SECONDS
+    return worker
 
 
 @click.command("scheduler")

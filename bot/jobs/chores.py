@@ -25,6 +25,7 @@ from redis.lock import Lock
 from rq.cron import CronScheduler
 from rq.exceptions import SchedulerNotFound, StopRequested
 
+from bot.jobs.outbox import case_chores
 from bot.jobs.queue import send_reminders
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ class Chore:
 CHORES: tuple[Chore, ...] = (
     # Tomorrow's training reminders; the sweep claims each registration, so it is idempotent.
     Chore("training-reminders", send_reminders, "CHORES_INTERVAL_SECONDS"),
+    # Cases: 司法确认 reminders owed today, overdue deadlines noted, the outbox swept. Each
+    # reminder and message has a unique key, so a round run twice sends nothing twice.
+    Chore("case-chores", case_chores, "CHORES_INTERVAL_SECONDS"),
 )
 
 

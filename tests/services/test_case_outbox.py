@@ -207,3 +207,16 @@ def test_a_missed_day_sends_only_the_latest_reminder(case, org):
         Outbox.key.like("%judicial%")
     )] == ["27"]  # fmt: skip
     assert clocks.owe_reminders(db.session, date(2026, 12, 10) + timedelta(days=31)) == 0
+
+
+def test_the_periodic_case_chore_owes_and_sends(app, case, org, sandbox_calls):
+    from bot.jobs.chores import CHORES
+    from bot.services.clock import local_now
+
+    assert "case-chores" in [chore.name for chore in CHORES]
+    effective = local_now(app.config).date() - timedelta(days=20)
+    run(case, org, "已受理", ("settle", "", {"agreement": "一次付清", "effective_on": effective}))
+    # The acceptance and the settlement (their job not run here), and today's day-20 reminder.
+    assert sender.case_chores() == 3
+    assert sender.case_chores() == 0
+    assert "司法确认提醒" in texts_to(sandbox_calls, OPENID)[-1]

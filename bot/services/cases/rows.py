@@ -51,7 +51,7 @@ COMMITTEE_FIELDS = ("id", "name", "dispute_types", "chamber_id", "contact", "is_
 DEPARTMENT_FIELDS = ("id", "name", "categories", "contact")
 
 
-class _Names:
+class Names:
     """Committee, department and person names, each looked up once per export."""
 
     def __init__(self, db: DBSession) -> None:
@@ -84,7 +84,7 @@ def case_rows(
     db: DBSession, *, kind: str | None = None, user: AdminUser | None = None
 ) -> list[dict[str, Any]]:
     """Every case (of ``kind``) as CONTRACT.md's ``cases`` rows, plus a few more fields."""
-    names = _Names(db)
+    names = Names(db)
     return [
         {
             "number": c.number,
@@ -107,7 +107,7 @@ def case_rows(
 
 def dispute_rows(db: DBSession, *, user: AdminUser | None = None) -> list[dict[str, Any]]:
     """Mediation cases as CONTRACT.md's ``disputes`` rows (+ amount, due_at, closed_at)."""
-    names = _Names(db)
+    names = Names(db)
     return [
         {
             "case_no": c.number,
