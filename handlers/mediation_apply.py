@@ -73,7 +73,8 @@ DISPUTES = (
     Choice("金融", "金融纠纷", ("金融", "贷款", "银行", "担保", "融资", "保险", "理财", "利息")),
     Choice("其他", "其他纠纷", ("其他", "别的")),
 )
-assert tuple(c.value for c in DISPUTES) == mediation.DISPUTE_TYPES
+if tuple(c.value for c in DISPUTES) != mediation.DISPUTE_TYPES:
+    raise RuntimeError("handlers.mediation_apply.DISPUTES must offer mediation.DISPUTE_TYPES")
 
 
 

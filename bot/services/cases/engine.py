@@ -283,6 +283,8 @@ def tell(
     (once per ``key``: by default the history row it reports)."""
     if not case.openid:
         return False
+    if key is None and event is None:
+        raise ValueError("tell() needs the event it reports or a key of its own")
     kind = kind_of(case)
     context = {
         **member_context(db, case),
@@ -297,7 +299,7 @@ def tell(
     }
     return outbox.add(
         db,
-        key=key or f"case:{case.id}:event:{event.id if event else 'x'}",
+        key=key or f"case:{case.id}:event:{event.id if event is not None else ''}",
         case_id=case.id,
         openid=case.openid,
         template=kind.template(template),
