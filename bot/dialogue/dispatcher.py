@@ -142,13 +142,23 @@ class Dispatcher:
                 message.openid,
                 outcome.intent,
             )
-            reply = Reply("replies/common/sorry.txt", {"error_id": error_id})
+            # An event (follow, tap, a job's result) has nobody waiting for an apology.
+            if message.msg_type == "event":
+                reply = Reply.nothing()
+            else:
+                reply = Reply("replies/common/sorry.txt", {"error_id": error_id})
             turn.state = state
             turn.notices.clear()
+        if degraded and (turn.state.active_form or turn.state.choices):
+            # Without Redis the member's next answer cannot be remembered: a form or a
+            # numbered list offered now would lead nowhere ("回复序号" and then "2" is not
+            # understood). Say so, and what still works.
+            reply = Reply("replies/common/degraded_forms.txt")
+            turn.state = DialogueState()
         text = render(reply)
         if expired and text:
             text = render(Reply("replies/common/form_expired.txt")) + "\n\n" + text
-        if degraded and text:
+        if degraded and text and reply.template != "replies/common/degraded_forms.txt":
             text = text + "\n\n" + render(Reply("replies/common/degraded.txt"))
         if has_pending and not reply.silent:
             held = self._take_held(message.openid)
@@ -170,7 +180,9 @@ class Dispatcher:
         turn.state.touched_at = time.time()
         outcome.state = None if _is_blank(turn.state) else turn.state
         outcome.notices = list(turn.notices)
-        outcome.notes = list(turn.notes)
+        # In an outage the member's form answers (a name, a job title) arrive as new
+        # messages: they must not reach the curators' queue as unanswered questions.
+        outcome.notes = [] if degraded else list(turn.notes)
         return outcome
 
     def is_light(self, message: Inbound, state: DialogueState, has_pending: bool) -> bool:
