@@ -72,7 +72,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.dialogue.forms import kinds
+from bot.dialogue.forms import choices, kinds
 from bot.dialogue.forms import submit as submitting
 from bot.dialogue.forms.choices import Ambiguous
 from bot.dialogue.forms.spec import DONE, NO, SKIP, YES, Form, Slot
@@ -163,8 +163,6 @@ class FormEngine:
             if value is not None:
                 return value
         if slot.mention and slot.kind == "choice":
-            from bot.dialogue.forms import choices
-
             options = slot.options_for(turn)
             if slot.multi:
                 named = choices.mentioned_all(options, turn.text or raw)
