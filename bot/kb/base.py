@@ -29,6 +29,7 @@ from bot.kb.entries import VERSION_KEY, EntryData, load_active
 from bot.kb.index import Candidate, Index, Ranked, build_index, coverage, search_terms
 from bot.kb.query import Query, prepare
 from bot.kb.speller import Speller, vocabulary_file_words
+from bot.nlu.normalise import normalise
 from bot.nlu.segment import Analyzer, shared_analyzer
 from bot.paths import KNOWLEDGE_DIR
 
@@ -140,6 +141,10 @@ class KnowledgeBase:
         self._rendered = {}
         self.reply_cache = {}
 
+    def forget_decisions(self) -> None:
+        """Empty the cache of recent decisions (benchmarks measure the uncached path)."""
+        self._decisions = {}
+
     def use_calibration(self, calibration: Calibration | None) -> None:
         """Decide with another fitted model (None: the hand-set fallback)."""
         with self._lock:
@@ -153,9 +158,9 @@ class KnowledgeBase:
         words = vocabulary_file_words(KNOWLEDGE_DIR / "userdict.txt")
         words += [*analyzer.canonical.values(), *analyzer.canonical]
         for entry in entries:
-            words += [analyzer.fold(k) for k in entry.keywords]
+            words += [normalise(k) for k in entry.keywords]
         for entry in entries:
-            words += analyzer.words(analyzer.fold(entry.title))
+            words += analyzer.words(normalise(entry.title))
         return Speller(words, analyzer.is_word)
 
     def _start_watcher(self) -> None:
@@ -176,6 +181,11 @@ class KnowledgeBase:
 
     def stop(self) -> None:
         self._stop.set()
+
+    @property
+    def index(self) -> Index | None:
+        """The index in use (None before the first load)."""
+        return self._index
 
     @property
     def size(self) -> int:

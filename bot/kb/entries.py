@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from bot.extensions import DBSession
 from bot.kb.index import unique
 from bot.models import KnowledgeEntry
+from bot.nlu.normalise import normalise
 from bot.paths import KNOWLEDGE_DIR
 
 ENTRIES_DIR = KNOWLEDGE_DIR / "entries"
@@ -200,6 +201,35 @@ def record_unanswered(db: DBSession, notes: Iterable[dict[str, Any]]) -> None:
                 row = db.execute(query).scalar_one()
         row.count += 1
         row.last_asked_at = utcnow()
+
+
+def add_paraphrases(db: DBSession, topic: str, questions: Iterable[str]) -> int:
+    """Make queued questions paraphrases of the entry ``topic``; answer how many were new.
+
+    What the console does when a curator turns an unanswered question (or a whole group of
+    them, ``bot.kb.grouping``) into an entry's paraphrase: the questions are appended to the
+    entry's paraphrases (once each) and marked resolved in the queue. The caller commits
+    and bumps the version, so every process reindexes.
+    """
+    from bot.models import UnansweredQuestion
+
+    row = db.execute(select(KnowledgeEntry).where(KnowledgeEntry.topic == topic)).scalar_one()
+    entry = from_row(row)
+    known = {normalise(q) for q in entry.questions}
+    added = []
+    questions = list(questions)
+    for question in questions:
+        question = " ".join(question.split())
+        if question and normalise(question) not in known:
+            known.add(normalise(question))
+            added.append(question)
+    if added:
+        row.paraphrases = "\n".join([*entry.paraphrases, *added])
+    keys = [q[:255] for q in questions]
+    matching = or_(UnansweredQuestion.normalised.in_(keys), UnansweredQuestion.text.in_(questions))
+    for queued in db.execute(select(UnansweredQuestion).where(matching)).scalars():
+        queued.resolved = True
+    return len(added)
 
 
 def bump_version(redis_client: Any) -> int:

@@ -27,8 +27,8 @@ STRENGTHS = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # inverse regularisation (scikit-l
 # costs as much (-1): the member sees the entry's title and asks again, but may act on it.
 # A list of choices when the first was right is nearly a miss (0.2): the issue counts "did
 # you mean" for a question the bot knew as a failure. Being told nothing was found costs
-# half an answer; for an out-of-scope question that is the right outcome (0), a list is a
-# nuisance and an answer misleading.
+# half an answer; for an out-of-scope question that is the right outcome (0), and a list costs
+# as much as a wrong answer (the issue counts it as not declined), a direct answer more.
 UTILITY = {
     "answer_right": 1.0,
     "answer_wrong": -1.0,
@@ -36,7 +36,7 @@ UTILITY = {
     "choices_wrong": -0.3,
     "declined": -0.5,
     "oos_answer": -1.5,
-    "oos_choices": -0.5,
+    "oos_choices": -1.0,
     "oos_none": 0.0,
 }
 CUTS = tuple(round(0.05 + 0.01 * k, 2) for k in range(91))
@@ -151,29 +151,40 @@ def _band(p_answer: float, p_choices: float, answer_cut: float, choices_cut: flo
 def _choose_cuts(
     samples: Sequence[Sample], answer_p: Any, choices_p: Any
 ) -> tuple[float, float, float]:
-    """The cut-offs of the highest total utility on out-of-fold probabilities.
+    """The cut-offs, by utility on out-of-fold probabilities, made stable.
 
-    Ties go to the higher cut-offs (fewer direct answers, fewer lists): of two equally good
-    policies on these questions, the more careful one.
+    The utility is flat over a wide range of answer cut-offs, so its exact maximum is noise.
+    As in the one-standard-error rule of cross-validation, every answer cut-off whose best
+    utility is within one standard error of the overall best counts as good; the middle one
+    of those is taken, with its best choices cut-off.
     """
     import numpy as np
 
     value_of = {band: np.array([UTILITY[_outcome(s, band)] for s in samples]) for band in BANDS}
     cuts = np.array(CUTS)
-    best = (-math.inf, 0.0, 0.0)
+    best_by_answer: list[tuple[float, float, Any]] = []  # (value, choices cut, per question)
     for a_cut in CUTS:
         answered = answer_p >= a_cut
         # Every choices cut-off at once: rows are cut-offs, columns questions.
         offered = choices_p[None, :] >= cuts[:, None]
-        values = np.where(
+        per_question = np.where(
             answered[None, :],
             value_of["answer"][None, :],
             np.where(offered, value_of["choices"][None, :], value_of["none"][None, :]),
-        ).sum(axis=1)
-        for c_cut, value in zip(CUTS, values.tolist(), strict=True):
-            if value >= best[0] - 1e-9:
-                best = (value, a_cut, c_cut)
-    return best[1], best[2], best[0]
+        )
+        totals = per_question.sum(axis=1)
+        k = int(np.argmax(totals))
+        best_by_answer.append((float(totals[k]), CUTS[k], per_question[k]))
+    top = max(range(len(CUTS)), key=lambda k: best_by_answer[k][0])
+    error = float(best_by_answer[top][2].std() * math.sqrt(len(samples)))
+    good = [
+        k
+        for k, (value, _, _) in enumerate(best_by_answer)
+        if value >= best_by_answer[top][0] - error
+    ]
+    middle = good[len(good) // 2]
+    value, c_cut, _ = best_by_answer[middle]
+    return CUTS[middle], c_cut, value
 
 
 def _rates(

@@ -14,6 +14,7 @@ would dilute. Postings are numpy arrays; a query touches only its terms' posting
 
 from __future__ import annotations
 
+import bisect
 import math
 import multiprocessing as mp
 import os
@@ -121,7 +122,9 @@ def _analyse(
             q_entry.append(entry)
             row += 1
         counts = analyzer.terms(head)
-        head_words = {t: w for t, w in counts.items() if t.startswith("w:")}
+        # Presence, not frequency: an entry whose keywords repeat a word in variants
+        # (四好商会申报, 四好商会认定) does not own that word more than its neighbour.
+        head_words = {t: 1.0 for t in counts if t.startswith("w:")}
         k_doc.extend([entry] * len(head_words))
         k_term.extend(map(hash, head_words))
         k_count.extend(head_words.values())
@@ -378,47 +381,50 @@ NO_COVERAGE = Coverage(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 def coverage(index: Index, ranked: Ranked, j: int) -> Coverage:
     """What candidate ``j`` of ``ranked`` has of the query's terms.
 
-    A postings slice lists its documents in ascending order, so membership is a binary
-    search per query term: a few dozen for a message, only for the candidates asked about.
+    Each term's postings list its documents in ascending order, so whether the candidate's
+    best question and its content document hold a term is a binary search per term, only
+    for the candidates asked about.
     """
     if j >= len(ranked.entries):
         return NO_COVERAGE
     entry, doc = ranked.entries[j], ranked.best_doc[j]
-    in_q = in_c = either = document = rarest = 0.0
-    words = found_words = 0
-    for term, pos, weight in zip(
-        ranked.terms, ranked.positions.tolist(), ranked.weights.tolist(), strict=True
-    ):
-        is_word = term.startswith("w:")
-        words += is_word
-        if pos < 0:
-            continue
-        doc_weight = _weight(index.questions, pos, doc) if doc >= 0 else 0.0
-        hit_q, hit_c = doc_weight > 0, _weight(index.contents, pos, entry) > 0
-        mass = weight * weight
-        in_q += mass * hit_q
-        in_c += mass * hit_c
-        either += mass * (hit_q or hit_c)
-        document += doc_weight * doc_weight
-        if is_word and (hit_q or hit_c):
-            found_words += 1
-            rarest = max(rarest, float(index.idf[pos]))
-    share = found_words / words if words else 0.0
-    return Coverage(in_q, in_c, either, share, document, rarest / (index.unseen_idf or 1.0))
+    known = ranked.positions >= 0
+    terms = ranked.positions[known]
+    mass = ranked.weights[known] ** 2
+    is_word = np.array([t.startswith("w:") for t in ranked.terms], dtype=bool)
+    words = int(is_word.sum())
+    if not len(terms):
+        return NO_COVERAGE
+    in_doc = _weights_at(index.questions, terms, doc) if doc >= 0 else np.zeros(len(terms))
+    hit_q = in_doc > 0
+    hit_c = _weights_at(index.contents, terms, entry) > 0
+    hit = hit_q | hit_c
+    found = hit & is_word[known]
+    rarest = float(index.idf[terms[found]].max()) if found.any() else 0.0
+    return Coverage(
+        question=float(mass[hit_q].sum()),
+        content=float(mass[hit_c].sum()),
+        either=float(mass[hit].sum()),
+        words=int(found.sum()) / words if words else 0.0,
+        document=float((in_doc * in_doc).sum()),
+        rarest=rarest / (index.unseen_idf or 1.0),
+    )
 
 
-def _weight(postings: Postings, term: int, doc: int) -> float:
-    """The weight of ``term`` in document ``doc`` (0 when absent)."""
-    start, end = int(postings.offsets[term]), int(postings.offsets[term + 1])
-    if end <= start:
-        return 0.0
-    k = start + int(np.searchsorted(postings.docs[start:end], doc))
-    return float(postings.weights[k]) if k < end and int(postings.docs[k]) == doc else 0.0
+def _weights_at(postings: Postings, terms: np.ndarray, doc: int) -> np.ndarray:
+    """The weight of each of ``terms`` in document ``doc`` (0 where absent).
 
-
-def knows(index: Index, term: str) -> bool:
-    """Whether the index has ``term`` (e.g. ``"b:仲裁"``)."""
-    return bool(index.lookup([hash(term)])[0] >= 0) if len(index.terms) else False
+    A binary search per term (``bisect`` straight on the array: for a few dozen terms it is
+    cheaper than numpy's vectorised calls, each of which costs microseconds of overhead).
+    """
+    docs, offsets, weights = postings.docs, postings.offsets, postings.weights
+    out = np.zeros(len(terms), dtype=np.float64)
+    for k, term in enumerate(terms.tolist()):
+        start, end = int(offsets[term]), int(offsets[term + 1])
+        at = bisect.bisect_left(docs, doc, start, end)
+        if at < end and docs[at] == doc:
+            out[k] = weights[at]
+    return out
 
 
 def unique(items: Iterable[str]) -> list[str]:

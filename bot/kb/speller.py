@@ -45,9 +45,7 @@ def _pinyin_table() -> tuple[np.ndarray, list[str]]:
     if _table is None:
         with _table_lock:
             if _table is None:
-                import pypinyin
-
-                path = Path(pypinyin.__file__).with_name("pinyin_dict.json")
+                path = _pinyin_data()
                 syllables: dict[str, int] = {"": 0}
                 ids = np.zeros(CJK_LAST - CJK_FIRST + 1, dtype=np.uint16)
                 text = path.read_text(encoding="utf-8")
@@ -60,6 +58,17 @@ def _pinyin_table() -> tuple[np.ndarray, list[str]]:
                 names = sorted(syllables, key=syllables.__getitem__)
                 _table = (ids, names)
     return _table
+
+
+def _pinyin_data() -> Path:
+    """pypinyin's character table, found without importing the package (which would load
+    its whole dictionary into this process)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pypinyin")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("pypinyin is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / "pinyin_dict.json"
 
 
 def _toneless(syllable: str) -> str:

@@ -4,6 +4,8 @@ The intent classifier and the knowledge base read a message through the same ana
 the two agree on what a word is (``knowledge/userdict.txt``) and which words mean the same
 (``knowledge/synonyms.txt``). It lives in understanding because the classifier needs it and
 understanding must not depend on the knowledge base; the index (``bot.kb.index``) imports it.
+:func:`split_question` finds the question in a long account, for the same reason: both the
+knowledge base and the intent model should read a 1,200-character story by its question.
 """
 
 from __future__ import annotations
@@ -26,6 +28,65 @@ STOPWORDS = frozenset(
     "个 一下 请问 请 想 想要 要 能 能不能 可以 可不可以 会 有没有 有 没有 就 都 也 还 "
     "给 把 被 让 对 从 到 为 去 来 上 下 里 中 啥 吗 一个 一些 这个 那个 知道 问 问问".split()
 )
+
+
+# Messages longer than this (normalised characters) are reduced to their question.
+LONG_MESSAGE = 150
+# The question part kept from a long message, at most (characters).
+QUESTION_CHARS = 160
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
+# What makes a sentence a question (beside a question mark).
+QUESTION_CUES = (
+    "怎么",
+    "如何",
+    "怎样",
+    "咋",
+    "能不能",
+    "能否",
+    "可不可以",
+    "可以吗",
+    "是否",
+    "有没有",
+    "吗",
+    "哪",
+    "什么",
+    "啥",
+    "多少",
+    "多久",
+    "多长",
+    "几",
+    "请问",
+    "想问",
+    "想知道",
+    "请教",
+    "?",
+    "？",
+)
+
+
+def split_question(text: str) -> tuple[str, str]:
+    """A long message as (its question, the story before it).
+
+    The question is the last run of sentences that ask something, up to QUESTION_CHARS; a
+    message with no question cue keeps its last sentences.
+    """
+    sentences = [s for s in _SENTENCE.findall(text) if s.strip()]
+    if not sentences:
+        return text, ""
+    asking = [any(cue in s for cue in QUESTION_CUES) for s in sentences]
+    last = max((k for k, a in enumerate(asking) if a), default=len(sentences) - 1)
+    first = last
+    size = len(sentences[last])
+    while first > 0 and size + len(sentences[first - 1]) <= QUESTION_CHARS:
+        if not asking[first - 1] and asking[last]:
+            break
+        first -= 1
+        size += len(sentences[first])
+    question = "".join(sentences[first : last + 1])
+    if len(question) > QUESTION_CHARS:  # one long unpunctuated run: its end asks
+        question = question[-QUESTION_CHARS:]
+    story = "".join(sentences[:first])
+    return question, story
 
 
 class Analyzer:
@@ -61,12 +122,23 @@ class Analyzer:
         """Whether ``text`` is a dictionary word (jieba's, ours or a synonym)."""
         return bool(self._is_word(text))
 
-    def _frozen_terms(self, text: str, normalised: bool) -> tuple[tuple[str, float], ...]:
-        return tuple(self.terms(text, normalised=normalised).items())
+    def _frozen_terms(
+        self, text: str, normalised: bool
+    ) -> tuple[str, tuple[tuple[str, float], ...]]:
+        folded, weights = self._analysis(text, normalised, True)
+        return folded, tuple(weights.items())
 
     def query_terms(self, text: str, *, normalised: bool = False) -> dict[str, float]:
         """``terms`` for a member's message, memoised (the result is a fresh dict)."""
-        return dict(self._cached(text[:1000], normalised))
+        return dict(self._cached(text[:1000], normalised)[1])
+
+    def query_analysis(
+        self, text: str, *, normalised: bool = False
+    ) -> tuple[str, dict[str, float]]:
+        """The folded text (synonyms replaced, Han characters, letters and digits only) and
+        ``terms`` of a member's message, from one segmentation, memoised."""
+        folded, items = self._cached(text[:1000], normalised)
+        return folded, dict(items)
 
     def fold(self, text: str) -> str:
         """Segment, then replace whole-token synonyms by their canonical word.
@@ -96,6 +168,9 @@ class Analyzer:
         ``words=False`` gives the bigrams alone: for long answer text, where segmenting
         costs most of an index build and adds little to what the bigrams already match.
         """
+        return self._analysis(text, normalised, words)[1]
+
+    def _analysis(self, text: str, normalised: bool, words: bool) -> tuple[str, dict[str, float]]:
         norm = text if normalised else normalise(text)
         weights: dict[str, float] = defaultdict(float)
         if words:
@@ -119,7 +194,7 @@ class Analyzer:
         chars = "".join(c for c in norm if "\u4e00" <= c <= "\u9fff" or c.isalnum())
         for k in range(len(chars) - 1):
             weights["b:" + chars[k : k + 2]] += BIGRAM_WEIGHT
-        return weights
+        return chars, weights
 
 
 def _tokenizer() -> Any:

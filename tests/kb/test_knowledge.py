@@ -224,3 +224,12 @@ def test_an_edit_reaches_another_process_within_two_seconds(app, app_config):
     finally:
         probe.kill()
         probe.wait()
+
+
+def test_policy_entries_say_where_local_rules_decide():
+    """Figures of subsidies and reliefs change by year and city: every policy entry says
+    which notice or department has the last word, and has a review date."""
+    for entry in knowledge.read_files():
+        if entry.topic.startswith("policy."):
+            assert "为准" in entry.answer, entry.topic
+            assert entry.reviewed and entry.source, entry.topic
