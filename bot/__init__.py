@@ -142,27 +142,37 @@ def configure_logging() -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from bot.extensions import db, migrate, redis_ext
+    from bot.extensions import confine_hooks, csrf, db, limiter, login_manager, migrate, redis_ext
     from bot.jobs.queue import jobs_ext
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     redis_ext.init_app(app)
     jobs_ext.init_app(app)
+    csrf.init_app(app)  # every POST of the app; the factory exempts what is not a form
+    # Sign-in and its throttle are the console's: their request hooks run on its requests only.
+    confine_hooks(app, "admin", login_manager.init_app)
+    confine_hooks(app, "admin", limiter.init_app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from bot.console import views as admin
+    from bot import console
+    from bot.extensions import csrf
     from bot.web import health, pages, webhook
 
     app.register_blueprint(webhook.bp)
-    app.register_blueprint(admin.bp)
+    console.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
+    # CSRF tokens guard the console's forms: WeChat's POSTs are signed instead, and the
+    # public pages and /dev take no form posts.
+    for blueprint in (webhook.bp, pages.bp):
+        csrf.exempt(blueprint)
     if app.config.get("ENV") != "production":
         from bot.dev import views as dev
 
         app.register_blueprint(dev.bp)
+        csrf.exempt(dev.bp)
 
 
 def register_handlers(app: Flask) -> None:

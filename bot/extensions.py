@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, cast
 
 import redis
 from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
@@ -85,3 +90,54 @@ redis_ext = RedisExtension()
 
 def redis_client() -> redis.Redis:
     return cast(redis.Redis, current_app.extensions["redis"])
+
+
+# -- the staff console's extensions (bot/console) ----------------------------------------------
+login_manager = LoginManager()  # sign-in sessions; the user loader is in bot/console/auth.py
+csrf = CSRFProtect()  # every POST of the app, less the blueprints the factory exempts
+
+
+class RedisLimiter(Limiter):
+    """Flask-Limiter keeping its counters in the app's Redis (``REDIS_URL``).
+
+    The console's sign-in throttle is its one user. Redis down must cost only the throttle:
+    short socket timeouts, so the login page does not hang, and storage errors swallowed
+    (logged by Flask-Limiter), so it does not fail either.
+    """
+
+    def init_app(self, app: Flask) -> None:
+        url = str(app.config["REDIS_URL"])
+        if url.startswith("unix://"):  # the embedded Redis's socket; limits spells it so
+            url = "redis+" + url
+        app.config.setdefault("RATELIMIT_STORAGE_URI", url)
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS",
+            {"socket_connect_timeout": 0.5, "socket_timeout": 1.0, "key_prefix": "bot:limit"},
+        )
+        super().init_app(app)
+
+
+def confine_hooks(app: Flask, blueprint: str, init_app: Callable[[Flask], None]) -> None:
+    """Run an extension's ``init_app`` and keep the request hooks it adds to one blueprint.
+
+    Flask-Limiter and Flask-Login hang bookkeeping on every request of the app; only the
+    console signs in and is rate-limited, and the webhook, whose budget is counted in
+    microseconds, would pay tens of them a message for nothing. Moved after the fact because
+    neither extension can be told where to hang them.
+    """
+    registries: tuple[dict[str | None, list[Any]], ...] = (
+        app.before_request_funcs,
+        app.after_request_funcs,
+        app.teardown_request_funcs,
+    )
+    had = [list(registry.get(None, ())) for registry in registries]
+    init_app(app)
+    for registry, before in zip(registries, had, strict=True):
+        added = [fn for fn in registry.get(None, ()) if fn not in before]
+        if added:
+            registry[None] = before
+            registry.setdefault(blueprint, []).extend(added)
+
+
+# A moving window: "10 failures within any 15 minutes", wherever the window happens to start.
+limiter = RedisLimiter(key_func=get_remote_address, strategy="moving-window", swallow_errors=True)

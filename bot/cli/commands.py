@@ -43,12 +43,12 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(wechat_cli)
+    from bot.cli.admin import admin_cli
     from bot.cli.calendar import calendar_cli
     from bot.cli.cases import cases_cli
     from bot.cli.kb import kb_cli
     from bot.cli.nlu import nlu_cli
     from bot.cli.ops import export_cli, training_cli
-    from bot.console.views import admin_cli
 
     for group in (kb_cli, nlu_cli, admin_cli, training_cli, export_cli, calendar_cli, cases_cli):
         app.cli.add_command(_mounted(group))

@@ -1,12 +1,14 @@
-"""Operators' commands: ``flask training create``, ``flask export …`` (docs/CONTRACT.md)."""
+"""Operators' commands: ``flask training create``, ``flask export …`` (docs/CONTRACT.md).
+
+Exports print JSON lines (raw values) or CSV; the CSV is written by ``bot.console.exports``,
+as the console's downloads are, so cells that a spreadsheet would run as formulas stay text.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +16,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from bot.console import exports
 from bot.extensions import db
 from bot.models import Registration, TrainingSession
 from bot.services import members
@@ -21,18 +24,8 @@ from bot.services import members
 training_cli = AppGroup("training", help="Training sessions.")
 export_cli = AppGroup("export", help="Export records for operators and audits.")
 
-REGISTRATION_FIELDS = (
-    "id",
-    "session_id",
-    "openid",
-    "name",
-    "company",
-    "position",
-    "phone",
-    "status",
-    "created_at",
-)
-MEMBER_FIELDS = ("id", "name", "company", "position", "phone", "chamber", "openid", "tags")
+REGISTRATION_FIELDS = exports.REGISTRATIONS
+MEMBER_FIELDS = exports.MEMBERS
 
 
 def _iso(value: str | None) -> datetime | None:
@@ -100,16 +93,14 @@ def registration_rows(session_id: int | None) -> list[dict[str, Any]]:
     ]
 
 
-def emit(rows: Iterable[dict[str, Any]], fields: tuple[str, ...], fmt: str) -> None:
+def emit(rows: Iterable[dict[str, Any]], fields: Sequence[str], fmt: str) -> None:
+    """Print ``rows`` as JSON lines (every key) or as CSV (``fields``, in order)."""
     if fmt == "json":
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False, default=str))
         return
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(fields), extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    sys.stdout.write(buffer.getvalue())
+    # For scripts, so no BOM (that is for Excel); formulas are escaped all the same.
+    exports.write_csv(sys.stdout, fields, exports.rows_of(rows, fields))
 
 
 @export_cli.command("registrations")

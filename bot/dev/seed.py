@@ -19,6 +19,7 @@ def load_all(demo: bool = True) -> Iterator[str]:
     if demo:
         yield load_demo()
         yield load_mediation_demo()
+        yield load_departments()
 
 
 def load_demo() -> str:
@@ -160,3 +161,28 @@ def load_mediation_demo() -> str:
         )
     db.session.commit()
     return "mediation demo: 2 committees, 2 disputes"
+
+
+def load_departments() -> str:
+    """Two departments answering appeals of different categories (the federation's own)."""
+    from bot.models import Department
+
+    if db.session.execute(select(func.count()).select_from(Department)).scalar_one():
+        return "departments: already present (kept)"
+    cfg = current_app.config
+    db.session.add_all(
+        [
+            Department(
+                name=cfg.get("ORG_ECONOMIC_DEPT") or "经济服务部",
+                categories=["融资", "用地", "人才", "税费"],
+                contact="王科长 0000-12345611",
+            ),
+            Department(
+                name=cfg.get("ORG_LEGAL_DEPT") or "法律维权部",
+                categories=["政策落实", "营商环境", "法律权益", "建言献策", "其他"],
+                contact="李科长 0000-12345612",
+            ),
+        ]
+    )
+    db.session.commit()
+    return "departments: 2 departments"

@@ -20,6 +20,9 @@ class Handoff(db.Model):  # type: ignore[name-defined,misc]
     status: Mapped[str] = mapped_column(String(20), default="waiting")
     reason: Mapped[str] = mapped_column(String(40), default="asked")  # asked|stuck
     staff: Mapped[str | None] = mapped_column(String(50))
+    # The mediation committee it is routed to, if any: the console shows a mediator only
+    # their committee's hand-offs (bot.console.access.scoped).
+    committee_id: Mapped[int | None] = mapped_column(ForeignKey("committees.id"), index=True)
     opened_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_member_at: Mapped[datetime | None] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -11,11 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from bot.extensions import db
 from bot.models import Handoff, HandoffMessage, TrainingSession
-from bot.services import training
+from bot.services import clock, training
 
 CHROMIUM = Path("/usr/bin/chromium")  # the conftest `chromium` fixture launches it
 SHOTS = Path("/tmp")
@@ -48,6 +49,12 @@ def page(live_server: str, chromium):
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # What the console's Content-Security-Policy refused (an inline handler, say) is no
+    # page error, only a console message: count it as one.
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     # Intranet rule: every asset is local, so nothing may leave the server.
     outside: list[str] = []
     page.on(
@@ -80,7 +87,7 @@ def test_create_a_session_and_see_its_registrants(page, officer) -> None:
 
     nav(page, "培训活动").click()
     page.get_by_role("link", name="新建培训").click()
-    start = training.local_now() + timedelta(days=14)
+    start = clock.local_now(current_app.config) + timedelta(days=14)
     page.get_by_label("培训名称").fill("新生代企业家培训班（第五期）")
     page.get_by_label("类别").select_option("新生代企业家培训班")
     page.get_by_label("开始时间").fill(start.strftime("%Y-%m-%dT09:00"))
@@ -114,7 +121,7 @@ def test_create_a_session_and_see_its_registrants(page, officer) -> None:
             company=company,
             position="总经理",
             phone="13800138000",
-            now=training.local_now(),
+            now=clock.local_now(current_app.config),
         )
         db.session.commit()
     page.reload()
@@ -248,7 +255,7 @@ def seed_everything() -> dict:
     session = TrainingSession(
         title="非公经济大讲堂·数字化转型",
         kind="非公经济大讲堂",
-        starts_at=training.local_now() + timedelta(days=7),
+        starts_at=clock.local_now(current_app.config) + timedelta(days=7),
         capacity=30,
         status="open",
         place="市民中心报告厅",
@@ -264,7 +271,7 @@ def seed_everything() -> dict:
         company="示范科技有限公司",
         position="董事长",
         phone="13900000001",
-        now=training.local_now(),
+        now=clock.local_now(current_app.config),
     )
     ids = {"handoff": handoff.id, "session": session.id, "code": reg.registration.checkin_code}
     db.session.commit()
@@ -327,3 +334,53 @@ def test_every_section_renders(page, runner) -> None:
     page.goto(f"{page.base}/admin/checkin/{ids['code']}")
     expect(page.get_by_text("签到成功")).to_be_visible()
     page.screenshot(path=str(SHOTS / "admin-checkin-phone.png"))
+
+
+def test_form_errors_show_beside_their_fields(page, officer) -> None:
+    sign_in(page, officer)
+    page.goto(page.base + "/admin/training/new")
+    page.get_by_label("名额").fill("0")
+    page.get_by_role("button", name="保存").click()
+
+    def error_of(label: str):
+        return page.locator(".field", has=page.get_by_label(label)).get_by_role("alert")
+
+    expect(error_of("培训名称")).to_have_text("请填写培训名称。")
+    expect(error_of("开始时间")).to_have_text("请填写开始时间。")
+    expect(error_of("名额")).to_have_text("名额至少为 1。")
+    expect(page.get_by_label("培训名称")).to_have_attribute("aria-invalid", "true")
+    expect(error_of("地点")).to_have_count(0)
+    page.screenshot(path=str(SHOTS / "admin-training-form-errors.png"), full_page=True)
+
+
+def test_cancelling_a_session_asks_first(page, officer) -> None:
+    row = TrainingSession(
+        title="非公经济大讲堂·数字化转型",
+        kind="非公经济大讲堂",
+        starts_at=clock.local_now(current_app.config) + timedelta(days=7),
+        capacity=30,
+        status="open",
+    )
+    db.session.add(row)
+    db.session.commit()
+    session_id = row.id
+    sign_in(page, officer)
+    page.goto(f"{page.base}/admin/training/{session_id}")
+    asked: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    page.get_by_role("button", name="取消培训").click()
+    expect(page.get_by_role("button", name="取消培训")).to_be_visible()
+    assert asked and "确定取消这场培训吗" in asked[0]
+    db.session.rollback()
+    assert db.session.get(TrainingSession, session_id).status == "open"
+
+    page.once("dialog", lambda d: answer(d, True))
+    page.get_by_role("button", name="取消培训").click()
+    expect(page.get_by_text("培训已取消")).to_be_visible()
+    db.session.rollback()
+    assert db.session.get(TrainingSession, session_id).status == "cancelled"
