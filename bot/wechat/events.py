@@ -79,9 +79,18 @@ def _job_finished(db: DBSession, kind: str, message: Inbound) -> None:
         ("sent_count", "SentCount"),
         ("error_count", "ErrorCount"),
     ):
-        if f.get(name) is not None:
-            try:
-                setattr(row, attr, int(f[name]))
-            except ValueError:
-                pass
+        count = _count(f.get(name))
+        if count is not None:
+            setattr(row, attr, count)
     row.updated_at = utcnow()
+
+
+def _count(value: object) -> int | None:
+    """A job result's count as WeChat sends it (a plain non-negative number that fits an
+    INTEGER column); anything else (repeated elements, nested ones, 20 digits) is ignored."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        return None
+    return int(text)

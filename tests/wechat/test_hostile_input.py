@@ -3,6 +3,8 @@ expanded, stored, crashed on, or answered with an apology (issue 16)."""
 
 from __future__ import annotations
 
+import io
+
 from bot.models import Follower, OutboundMessage
 from bot.wechat.simulate import event_xml, text_xml
 from tests.conftest import WeChat
@@ -72,3 +74,34 @@ def test_out_of_range_ids_in_events_are_refused_and_nothing_is_stored(app, clien
 def test_ordinary_ids_still_pass(wechat):
     assert wechat.event("subscribe")  # the welcome
     assert wechat.say("你好", msg_id=2**63 - 1)
+
+
+def test_a_chunked_body_over_the_limit_is_refused_not_cut(client):
+    query, body = WeChat(client).signer.request(text_xml("o-chunk", "你好"))
+    huge = body + b"\n" * (70 * 1024) + b"<junk"
+
+    # As gunicorn passes a chunked body on: no Content-Length, the stream ends by itself.
+    response = client.post(
+        "/wechat",
+        query_string=query,
+        input_stream=io.BytesIO(huge),
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 413
+
+
+def test_job_results_with_odd_counts_are_stored_without_a_crash(app, client):
+    from bot.extensions import db
+
+    for counts in (
+        "<TotalCount>9223372036854775808</TotalCount><SentCount>1</SentCount>",
+        "<SentCount>1</SentCount><SentCount>2</SentCount>",
+        "<TotalCount><x>1</x></TotalCount>",
+    ):
+        xml = event_xml("o-job", "MASSSENDJOBFINISH").replace(
+            "</xml>", f"<MsgID>1000001</MsgID><Status>send success</Status>{counts}</xml>"
+        )
+        assert _post_raw(client, xml.encode()).status_code == 200
+    row = db.session.query(OutboundMessage).filter_by(kind="mass").one()
+    assert row.status == "send success" and row.total_count is None
