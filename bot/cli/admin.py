@@ -116,3 +116,15 @@ def deactivate(name: str) -> None:
     changed = _record("admin.deactivate", user)
     db.session.commit()
     click.echo(json.dumps(changed))
+
+
+@admin_cli.command("unlock")
+@click.argument("name")
+def unlock(name: str) -> None:
+    """Lift the sign-in pause of an account after too many failed attempts."""
+    from bot.console.auth import unlock as lift
+
+    user = _user(name)
+    cleared = lift(user.username)
+    db.session.commit()
+    click.echo(json.dumps({"username": user.username, "cleared": cleared}))

@@ -90,10 +90,21 @@ def safe_next(target: str | None) -> str:
     return url_for("admin.dashboard.index")
 
 
-def int_arg(name: str, default: int = 1) -> int:
-    """A positive integer query argument (a page number), ``default`` when absent or bad."""
+# Pages past this are empty anyway; bounding them keeps (page - 1) × PER_PAGE, the SQL
+# OFFSET, inside a BIGINT.
+MAX_PAGE = 1_000_000
+
+
+def int_arg(name: str, default: int = 1, *, maximum: int = MAX_PAGE) -> int:
+    """A positive integer query argument (a page number), ``default`` when absent or bad;
+    at most ``maximum``."""
     value = bounded_int(request.args.get(name), default, minimum=1)
-    return default if value is None else value
+    return default if value is None else min(value, maximum)
+
+
+def id_arg(name: str) -> int | None:
+    """A record id from the query string (a filter), or None when absent or not an id."""
+    return bounded_int(request.args.get(name), None, minimum=1)
 
 
 def local_now() -> datetime:

@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, or_, select
 
 from bot.console import access, exports, nav
-from bot.console.common import PER_PAGE, audit, int_arg, push, render, sql, staff
+from bot.console.common import PER_PAGE, audit, id_arg, int_arg, push, render, sql, staff
 from bot.console.forms import RejectForm, RosterConfirmForm, RosterUploadForm, first_errors
 from bot.extensions import db
 from bot.models import Chamber, Member, MemberRequest, utcnow
@@ -67,8 +67,9 @@ def index() -> ResponseReturnValue:
                 Member.mobile.contains(q, autoescape=True),
             )
         )
-    if chamber.isdigit():
-        query = query.where(Member.chamber_id == int(chamber))
+    chamber_id = id_arg("chamber")
+    if chamber_id is not None:
+        query = query.where(Member.chamber_id == chamber_id)
     if bound == "yes":
         query = query.where(Member.openid.is_not(None))
     elif bound == "no":

@@ -167,7 +167,15 @@ def test_an_empty_form_says_what_is_missing(console) -> None:
     assert "请输入用户名" in page and "请输入密码" in page
 
 
-def test_repeated_failures_pause_sign_in(console, client) -> None:
+def _attempt(console, name: str, password: str, address: str):
+    return console.post(
+        "/admin/login",
+        {"username": name, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_repeated_failures_from_one_address_pause_that_address(console, client) -> None:
     console.create("boss", "admin")
     console.create("otto", "officer")
     for _ in range(10):
@@ -177,8 +185,32 @@ def test_repeated_failures_pause_sign_in(console, client) -> None:
     page = blocked.get_data(as_text=True)
     assert "次数过多" in page and "15 分钟" in page
     assert client.get("/admin/").status_code == 302
-    # The pause is per username (and address): another account signs in as usual.
-    assert console.login("otto").status_code == 302
+    # Counted per address: the same account signs in from another address as usual.
+    assert _attempt(console, "boss", PASSWORD, "10.1.2.3").status_code == 302
+
+
+def test_failures_for_one_account_pause_it_from_any_address(console, runner) -> None:
+    console.create("boss", "admin")
+    console.create("otto", "officer")
+    for i in range(20):  # spread over addresses, as a distributed guesser would
+        assert _attempt(console, "boss", "wrong-password", f"10.0.0.{i}").status_code == 401
+    assert _attempt(console, "boss", PASSWORD, "10.9.9.9").status_code == 429
+    assert _attempt(console, "otto", PASSWORD, "10.9.9.8").status_code == 302
+    # An admin lifts the pause.
+    result = runner.invoke(args=["admin", "unlock", "boss"])
+    assert result.exit_code == 0, result.output
+    assert _attempt(console, "boss", PASSWORD, "10.9.9.7").status_code == 302
+
+
+def test_signing_out_ends_the_session_a_saved_cookie_names(app, console, client) -> None:
+    assert console.login().status_code == 302
+    saved = client.get_cookie("session").value
+    assert client.get("/admin/").status_code == 200
+    console.logout()
+    db.session.rollback()  # as a server's next request starts with a fresh session
+    replay = app.test_client()
+    replay.set_cookie("session", saved)
+    assert replay.get("/admin/").status_code == 302  # to the sign-in page, not the console
 
 
 def test_successful_sign_ins_do_not_count_towards_the_pause(console) -> None:
@@ -404,3 +436,19 @@ def test_the_webhook_runs_none_of_the_sign_in_hooks(app) -> None:
 
     assert not {m for m in modules(None) if m.startswith(("flask_limiter", "flask_login"))}
     assert {"flask_limiter._extension", "flask_login.login_manager"} <= modules("admin")
+
+
+def test_with_redis_down_failures_are_counted_from_the_database(app_config) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    config = {**app_config, "REDIS_URL": f"redis://127.0.0.1:{closed}/0"}
+    with isolated_app(config) as down:
+        console = Console(down.test_client(), down.test_cli_runner())
+        console.create("boss", "admin")
+        for _ in range(10):
+            assert console.login(password="wrong-password").status_code == 401
+        assert console.login().status_code == 429  # the throttle did not switch off
+        result = console.runner.invoke(args=["admin", "unlock", "boss"])
+        assert result.exit_code == 0, result.output
+        assert console.login().status_code == 302
