@@ -33,13 +33,37 @@ REGISTRATIONS = (
 SESSION_REGISTRANTS = (
     "id",
     "session_id",
+    "session_title",
     "openid",
     "name",
     "company",
+    "position",
     "phone",
     "status",
     "created_at",
 )
+# What staff read in a download's header row (scripts read `flask export`'s field names).
+LABELS: dict[str, str] = {
+    "id": "编号",
+    "session_id": "培训编号",
+    "session_title": "培训名称",
+    "openid": "微信用户标识",
+    "name": "姓名",
+    "company": "单位",
+    "position": "职务",
+    "phone": "手机号",
+    "status": "状态",
+    "created_at": "提交时间",
+    "chamber": "所属商会",
+    "tags": "标签",
+}
+# Status words as staff read them, by the values records store.
+STATUS_WORDS: dict[str, str] = {
+    "confirmed": "已确认",
+    "waitlisted": "候补",
+    "cancelled": "已取消",
+    "attended": "已签到",
+}
 MEMBERS = ("id", "name", "company", "position", "phone", "chamber", "openid", "tags")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -103,8 +127,26 @@ def xlsx_bytes(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return out.getvalue()
 
 
-def download(stem: str, fmt: str, columns: Sequence[str], rows: list[list[Any]]) -> Response:
-    """``rows`` as a ``stem.csv`` or ``stem.xlsx`` attachment; 404 for any other format."""
+def for_staff(columns: Sequence[str], rows: list[list[Any]]) -> tuple[list[str], list[list[Any]]]:
+    """Chinese header labels and status words for a download staff open in a spreadsheet."""
+    headers = [LABELS.get(name, name) for name in columns]
+    if "status" not in columns:
+        return headers, rows
+    at = list(columns).index("status")
+    worded = [
+        [STATUS_WORDS.get(v, v) if i == at and isinstance(v, str) else v for i, v in enumerate(row)]
+        for row in rows
+    ]
+    return headers, worded
+
+
+def download(
+    stem: str, fmt: str, columns: Sequence[str], rows: list[list[Any]], *, worded: bool = True
+) -> Response:
+    """``rows`` as a ``stem.csv`` or ``stem.xlsx`` attachment; 404 for any other format.
+    Field names become Chinese labels and status values words (``worded=False``: as given)."""
+    if worded:
+        columns, rows = for_staff(columns, rows)
     if fmt == "csv":
         data, mimetype = csv_bytes(columns, rows), "text/csv; charset=utf-8"
     elif fmt == "xlsx":

@@ -228,9 +228,11 @@ def registrant_rows(session_id: int) -> list[list[Any]]:
         [
             r.id,
             r.session_id,
+            r.session.title,
             r.openid,
             r.name,
             r.company,
+            r.position,
             r.phone,
             r.status,
             # Stored in UTC; written with its offset so a spreadsheet reader is never misled.

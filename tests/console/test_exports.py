@@ -36,7 +36,7 @@ def test_console_downloads_escape_formulas(console, client) -> None:
 
     members = client.get("/admin/members/export.csv").get_data().decode("utf-8-sig")
     member = next(csv.DictReader(io.StringIO(members)))
-    assert member["name"] == "'=cmd|' /C calc'!A0" and member["company"] == "'@evil"
+    assert member["姓名"] == "'=cmd|' /C calc'!A0" and member["单位"] == "'@evil"
 
     sheet = load_workbook(io.BytesIO(client.get("/admin/members/export.xlsx").get_data())).active
     values = [[c.value for c in r] for r in sheet.iter_rows()]
@@ -45,7 +45,7 @@ def test_console_downloads_escape_formulas(console, client) -> None:
 
     regs = client.get(f"/admin/training/{row.id}/export.csv").get_data().decode("utf-8-sig")
     reg = next(csv.DictReader(io.StringIO(regs)))
-    assert reg["name"] == '\'=HYPERLINK("http://x")' and reg["company"] == "'+danger"
+    assert reg["姓名"] == '\'=HYPERLINK("http://x")' and reg["单位"] == "'+danger"
 
 
 def test_flask_export_csv_escapes_formulas_and_json_keeps_raw_values(runner, app) -> None:

@@ -155,19 +155,15 @@ def test_export_registrations_as_csv_and_xlsx(console, client) -> None:
     text = response.get_data().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == [
-        "id",
-        "session_id",
-        "openid",
-        "name",
-        "company",
-        "phone",
-        "status",
-        "created_at",
-    ]
-    assert rows[1][2:7] == ["o-a", "张三", "某某科技有限公司", "13800138000", "confirmed"]
-    assert rows[1][1] == str(row.id) and rows[1][7].endswith("+08:00")
+        "编号", "培训编号", "培训名称", "微信用户标识", "姓名", "单位", "职务", "手机号", "状态",
+        "提交时间",
+    ]  # fmt: skip
+    assert rows[1][3:6] == ["o-a", "张三", "某某科技有限公司"]
+    assert rows[1][7:9] == ["13800138000", "已确认"]  # a status word, not "confirmed"
+    assert rows[1][1] == str(row.id) and rows[1][2] == row.title
+    assert rows[1][9].endswith("+08:00")
     # Formulas typed in by members stay text in a spreadsheet.
-    assert rows[2][3].startswith("'=") and rows[2][4] == "'@evil"
+    assert rows[2][4].startswith("'=") and rows[2][5] == "'@evil"
 
     xlsx = client.get(f"/admin/training/{row.id}/export.xlsx")
     assert xlsx.status_code == 200
@@ -175,7 +171,7 @@ def test_export_registrations_as_csv_and_xlsx(console, client) -> None:
 
     sheet = load_workbook(io.BytesIO(xlsx.get_data())).active
     values = [[c.value for c in r] for r in sheet.iter_rows()]
-    assert values[0][0] == "id" and values[1][3] == "张三" and len(values) == 3
+    assert values[0][0] == "编号" and values[1][4] == "张三" and len(values) == 3
 
 
 def test_checkin_code_marks_attended(console, client) -> None:
