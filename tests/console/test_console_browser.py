@@ -384,3 +384,27 @@ def test_cancelling_a_session_asks_first(page, officer) -> None:
     expect(page.get_by_text("培训已取消")).to_be_visible()
     db.session.rollback()
     assert db.session.get(TrainingSession, session_id).status == "cancelled"
+
+
+def test_headers_and_sign_out_in_a_real_browser(page, officer, chromium) -> None:
+    """Issue 16, in Chromium: the console's security headers arrive, and after signing out
+    a copy of the cookies saved before no longer opens the console."""
+    response = page.goto(page.base + "/admin/login")
+    headers = response.headers
+    assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["cache-control"] == "no-store"
+    sign_in(page, officer)
+    saved = page.context.cookies()
+    assert any(c["name"] == "session" for c in saved)
+    page.get_by_role("button", name="退出").click()
+    expect(page).to_have_url(page.base + "/admin/login")
+
+    other = chromium.new_context(locale="zh-CN")
+    try:
+        other.add_cookies(saved)  # as if someone had copied the cookie before the sign-out
+        stolen = other.new_page()
+        stolen.goto(page.base + "/admin/")
+        expect(stolen).to_have_url(page.base + "/admin/login?next=/admin/")
+    finally:
+        other.close()
