@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException
 
-from bot.console import access, auth, dashboard, handoffs, kb, log, members, training
+from bot.console import access, auth, cases, dashboard, handoffs, kb, log, members, training
 from bot.console.common import format_local, format_utc, render, sql
 from bot.extensions import sqlite_immediate
 
@@ -34,6 +34,7 @@ bp.register_blueprint(training.bp)  # /training/… and the door's /checkin/<cod
 bp.register_blueprint(members.bp, url_prefix="/members")
 bp.register_blueprint(kb.bp, url_prefix="/kb")
 bp.register_blueprint(log.bp, url_prefix="/log")
+bp.register_blueprint(cases.bp)  # one area per case kind (/disputes …) and /calendar
 # The link printed in members' check-in QR codes, under a name of its own for the code that
 # builds it (bot.web.pages): the page itself is the training area's.
 bp.add_url_rule("/checkin/<code>", endpoint="checkin", build_only=True)

@@ -19,12 +19,14 @@ from tests.console.helpers import PASSWORD, Console, make_committee
 ALL_PAGES = (
     "/admin/",
     "/admin/handoffs",
+    "/admin/disputes",
     "/admin/training",
     "/admin/members",
     "/admin/members/requests",
     "/admin/kb",
     "/admin/kb/unanswered",
     "/admin/log",
+    "/admin/calendar",
 )
 # What each role finds in the sidebar, in order; every other page answers 403.
 NAV = {
@@ -36,7 +38,7 @@ NAV = {
         "/admin/members",
         "/admin/members/requests",
     ),
-    "mediator": ("/admin/", "/admin/handoffs"),
+    "mediator": ("/admin/", "/admin/handoffs", "/admin/disputes"),
     "editor": ("/admin/", "/admin/kb", "/admin/kb/unanswered", "/admin/log"),
     "lawyer": ("/admin/",),
     "bank": ("/admin/",),
