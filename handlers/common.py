@@ -11,6 +11,7 @@ from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
 from bot.dialogue.state import DialogueState
 from bot.dialogue.turn import Turn
+from bot.kb import answers
 
 greeting = Intent(
     "greeting",
@@ -78,6 +79,13 @@ def show_contact(turn: Turn) -> Reply:
 
 @out_of_scope.handler
 def decline(turn: Turn) -> Reply:
+    # The intent model judges words, the knowledge base judges topics: a question it is
+    # sure about is answered, whatever the classifier thought of its phrasing.
+    # (「贷款难怎么办」 reads like small talk to the model, yet the base answers it well.)
+    if turn.kb is not None and turn.text and turn.message.msg_type != "event":
+        found = answers.answer(turn.kb, turn.text, org=turn.org, links=turn.links)
+        if found.band == "answer":
+            return found.reply
     if turn.text:
         # Declined, or misrouted here: either way curators should see it beside the
         # knowledge base's misses (written off the request path, like those).

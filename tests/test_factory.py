@@ -136,7 +136,7 @@ def test_production_with_real_settings_starts(instance: Path, settings: dict[str
         ("SECRET_KEY", defaults.DEV_SECRET_KEY),
         ("SECRET_KEY", "abc"),  # issue 16: a short key was accepted
         ("SECRET_KEY", "x" * 40),
-        ("SECRET_KEY", "please-changeme-please-changeme-please"),
+        ("SECRET_KEY", "changeme-changeme-changeme-changeme"),
         ("WECHAT_TOKEN", ""),
         ("WECHAT_TOKEN", defaults.DEV_WECHAT_TOKEN),
         ("WECHAT_APP_SECRET", defaults.WECHAT_APP_SECRET),

@@ -87,3 +87,15 @@ def test_goodbye_in_the_middle_of_a_form_is_not_taken_for_a_name(app, wechat):
     reply = wechat.say("拜拜")
     assert "再见" in reply and "继续刚才的办理" in reply and "姓名" in reply
     assert "单位" in wechat.say("张三")
+
+
+def test_a_question_the_model_misreads_is_answered_when_the_base_is_sure(wechat):
+    # The intent model takes 「贷款难怎么办」 for small talk; the knowledge base knows it.
+    reply = wechat.say("贷款难怎么办")
+    assert "融资" in reply or "贷款" in reply
+    assert "不在我的服务范围内" not in reply
+
+
+def test_what_the_base_does_not_know_is_still_declined(wechat):
+    reply = wechat.say("帮我写一首关于月亮的诗")
+    assert "不在我的服务范围内" in reply
