@@ -55,8 +55,34 @@ back = Intent(
 _THANKS = ("谢", "感谢", "辛苦", "好的", "收到", "ok", "👍")
 
 
+# A greeting or a goodbye is a few characters; a longer message that the knowledge base is
+# sure about is a question wrapped in politeness (「您好，想问下法治体检收费吗，谢谢」).
+_POLITE_MAX_CHARS = 6
+
+
+def sure_answer(turn: Turn) -> Reply | None:
+    """The knowledge base's answer when it is sure of one, else None.
+
+    The intent model judges words, the knowledge base judges topics: a question it is sure
+    about is answered, whatever the classifier made of its phrasing (「贷款难怎么办」 reads
+    like small talk to the model, yet the base answers it well).
+    """
+    if turn.kb is None or not turn.text or turn.message.msg_type == "event":
+        return None
+    found = answers.answer(turn.kb, turn.text, org=turn.org, links=turn.links)
+    return found.reply if found.band == "answer" else None
+
+
+def _wrapped_question(turn: Turn) -> Reply | None:
+    if len(turn.text) <= _POLITE_MAX_CHARS:
+        return None
+    return sure_answer(turn)
+
+
 @greeting.handler
 def say_hello(turn: Turn) -> Reply:
+    if (question := _wrapped_question(turn)) is not None:
+        return question
     if any(word in turn.text for word in _THANKS):
         return Reply("replies/greeting/thanks.txt")
     return Reply("replies/greeting/hello.txt")
@@ -64,6 +90,8 @@ def say_hello(turn: Turn) -> Reply:
 
 @goodbye.handler
 def say_goodbye(turn: Turn) -> Reply:
+    if (question := _wrapped_question(turn)) is not None:
+        return question
     return Reply("replies/goodbye/bye.txt")
 
 
@@ -79,13 +107,8 @@ def show_contact(turn: Turn) -> Reply:
 
 @out_of_scope.handler
 def decline(turn: Turn) -> Reply:
-    # The intent model judges words, the knowledge base judges topics: a question it is
-    # sure about is answered, whatever the classifier thought of its phrasing.
-    # (「贷款难怎么办」 reads like small talk to the model, yet the base answers it well.)
-    if turn.kb is not None and turn.text and turn.message.msg_type != "event":
-        found = answers.answer(turn.kb, turn.text, org=turn.org, links=turn.links)
-        if found.band == "answer":
-            return found.reply
+    if (sure := sure_answer(turn)) is not None:
+        return sure
     if turn.text:
         # Declined, or misrouted here: either way curators should see it beside the
         # knowledge base's misses (written off the request path, like those).
@@ -103,7 +126,11 @@ def decline(turn: Turn) -> Reply:
 def leave_form(turn: Turn) -> Reply:
     if turn.state.active_form is None:
         return Reply("replies/cancel/nothing.txt")
+    form = turn.state.active_form
     turn.state = DialogueState(handoff=turn.state.handoff)
+    if form == "training_cancel":
+        # Leaving the cancellation keeps the registration: "已取消" would say the opposite.
+        return Reply("replies/training_cancel/kept.txt")
     return Reply("replies/cancel/cancelled.txt")
 
 

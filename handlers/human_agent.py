@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
 from bot.dialogue.turn import Turn
+from bot.kb import answers
 from bot.services import handoff
 
 intent = Intent(
@@ -19,8 +20,22 @@ intent = Intent(
 )
 
 
+# Asking to leave a hand-off that is already over is not asking for a person.
+_LEAVING = frozenset({"退出人工", "结束人工", "退出人工服务", "不用人工了"})
+# Below this the model is guessing: a worried member's long story is not a request for a
+# person when the knowledge base can answer the question at its end.
+_SURE = 0.5
+
+
 @intent.handler
 def hand_over(turn: Turn) -> Reply:
+    text = turn.message.text.strip()
+    if turn.text in _LEAVING:
+        return Reply("replies/human_agent/not_in_handoff.txt")
+    if text not in intent.commands and turn.confidence < _SURE and turn.kb is not None:
+        found = answers.answer(turn.kb, turn.text, org=turn.org, links=turn.links)
+        if found.band == "answer":
+            return found.reply
     row = handoff.open_handoff(turn.db, turn.user_id, reason="asked")
     if (
         turn.message.msg_type in ("text", "voice")

@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 MEDIA_TYPES = frozenset({"image", "video", "shortvideo", "location", "link", "file"})
 MORE_WORDS = frozenset({"更多", "more", "继续", "下一页", "后续"})
-HANDOFF_EXIT = frozenset({"取消", "退出", "退出人工", "结束人工", "结束", "不用了"})
+HANDOFF_EXIT = frozenset(
+    {"取消", "退出", "退出人工", "结束人工", "结束", "不用了", "算了", "不用人工了"}
+)
 
 
 class FormEngine(Protocol):
