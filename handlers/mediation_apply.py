@@ -77,7 +77,6 @@ if tuple(c.value for c in DISPUTES) != mediation.DISPUTE_TYPES:
     raise RuntimeError("handlers.mediation_apply.DISPUTES must offer mediation.DISPUTE_TYPES")
 
 
-
 def applicant_name(turn: Turn, text: str) -> str:
     """A person's name; "完成" or "没有" (what ends the evidence before it) is not one."""
     if normalise(text) in DONE | SKIP:
