@@ -308,10 +308,7 @@ def export_view(kind: CaseKind, fmt: str) -> ResponseReturnValue:
     if fmt not in ("csv", "xlsx"):
         abort(404)
     user = staff()
-    if kind.name == "mediation":
-        records, fields = rows.dispute_rows(sql(), user=user), rows.DISPUTE_FIELDS
-    else:
-        records, fields = rows.case_rows(sql(), kind=kind.name, user=user), rows.CASE_FIELDS
+    records, fields = rows.kind_rows(sql(), kind.name, user=user)
     table = exports.rows_of(records, fields)
     audit("cases.export", kind.name, format=fmt, rows=len(table))
     sql().commit()

@@ -7,6 +7,7 @@ console); the CLI, for operators, passes none and gets everything.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -154,3 +155,21 @@ def _amount(case: Case) -> float | int | None:
         return None
     value = case.amount
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def kind_rows(
+    db: DBSession, kind: str, *, user: AdminUser | None = None
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """The rows and fields a kind's download has: its own table where it has one (disputes
+    for mediation), else the cases table of that kind."""
+    own = KIND_ROWS.get(kind)
+    if own is not None:
+        make, fields = own
+        return make(db, user=user), fields
+    return case_rows(db, kind=kind, user=user), CASE_FIELDS
+
+
+# A kind whose download is a table of its own (CONTRACT.md: disputes; appeals come next).
+KIND_ROWS: dict[str, tuple[Callable[..., list[dict[str, Any]]], tuple[str, ...]]] = {
+    "mediation": (dispute_rows, DISPUTE_FIELDS),
+}
