@@ -51,9 +51,10 @@ log = logging.getLogger(__name__)
 bp = Blueprint("cases", __name__)
 # Sidebar label and place of each kind's area (the console's labels live with its views).
 NAV = {"mediation": ("调解案件", 15)}
-# Chinese column titles of the downloads, over the fields of bot/services/cases/rows.py.
+# Chinese column titles of the case fields of the downloads (bot/services/cases/rows.py);
+# the console's exports.LABELS names the others.
 HEADERS = {
-    "case_no": "编号", "number": "编号", "kind": "类别", "openid": "openid", "status": "状态",
+    "case_no": "编号", "number": "编号", "kind": "类别",
     "dispute_type": "纠纷类型", "category": "类型", "committee": "调解委员会",
     "assignee": "承办单位", "created_at": "提交时间", "amount": "涉及金额（元）",
     "due_at": "期限", "closed_at": "结案时间", "committee_id": "委员会编号",
@@ -312,7 +313,8 @@ def export_view(kind: CaseKind, fmt: str) -> ResponseReturnValue:
     table = exports.rows_of(records, fields)
     audit("cases.export", kind.name, format=fmt, rows=len(table))
     sql().commit()
-    headers = [HEADERS.get(name, name) for name in fields]
+    # Ours for the case fields, the console's own for the rest (openid, status …).
+    headers = [HEADERS.get(name) or exports.LABELS.get(name, name) for name in fields]
     return exports.download(f"{kind.area}-{_today():%Y%m%d}", fmt, headers, table)
 
 
