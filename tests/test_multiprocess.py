@@ -767,38 +767,3 @@ def test_slow_clients_do_not_stall_other_members(deployment: Deployment, redisdb
     finally:
         web.stop()
 
-
-def test_trickling_clients_cannot_hold_the_threads(deployment: Deployment, redisdb):
-    """16 connections (every thread of 2 workers × 8) each sending a byte a second, under
-    the per-read limit: the per-request limit frees their threads, and a member's message
-    sent meanwhile is answered once it runs out (nginx in front would buffer them all)."""
-    web = start_gunicorn(
-        "gunicorn-trickle", deployment.settings, deployment.tmp, workers=2,
-        WEB_READ_TIMEOUT_SECONDS=3, WEB_REQUEST_READ_SECONDS=2,
-    )  # fmt: skip
-    host, port = web.url.removeprefix("http://").split(":")
-    stop = threading.Event()
-    conns = []
-    try:
-        for _ in range(16):
-            conn = socket.create_connection((host, int(port)), timeout=10)
-            conn.sendall(b"POST /wechat HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<")
-            conns.append(conn)
-
-        def trickle() -> None:
-            while not stop.wait(1.0):
-                for conn in conns:
-                    try:
-                        conn.send(b"x")
-                    except OSError:
-                        pass
-
-        threading.Thread(target=trickle, daemon=True).start()
-        time.sleep(0.5)
-        delivery = Member(web.url).say("你好", msg_id=next_msg_id())
-        assert delivery.status == 200 and delivery.elapsed < 4.5, delivery.elapsed
-    finally:
-        stop.set()
-        for conn in conns:
-            conn.close()
-        web.stop()
