@@ -766,4 +766,3 @@ def test_slow_clients_do_not_stall_other_members(deployment: Deployment, redisdb
         assert Member(web.url).say("你好").status == 200
     finally:
         web.stop()
-
