@@ -18,20 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from bot.errors import HandlerError
 from bot.extensions import DBSession
 from bot.models import Member, Registration, TrainingSession, utcnow
-from bot.services import clock
 
 ACTIVE = ("confirmed", "waitlisted", "attended")
 # Words members use for a kind of training ("新生代的培训"), looked for in a session's kind
 # and title: the kind entity is canonical ("新生代企业家培训班"), sessions' names are not.
 KIND_WORDS = ("新生代", "优秀民营", "入党", "大讲堂")
-
-
-def local_now(tz: str = clock.DEFAULT_ZONE) -> datetime:
-    """Naive local time in ``tz``. Deprecated: use ``bot.services.clock.local_now(config)``.
-
-    Kept only while ``bot/console`` (being rebuilt) still calls it; delete it with that call.
-    """
-    return clock.local_now({"ORG_TIMEZONE": tz})
 
 
 def open_sessions(db: DBSession, now: datetime) -> list[TrainingSession]:
