@@ -1,0 +1,25 @@
+"""notices_and_deliveries
+
+Revision ID: b14a0e1a0001
+Revises: b13a0e1a0001
+Create Date: 2026-12-01 12:00:00
+
+"""
+
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+
+# revision identifiers, used by Alembic.
+revision = "b14a0e1a0001"
+down_revision = "b13a0e1a0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
