@@ -34,8 +34,14 @@ class AdminUser(db.Model):  # type: ignore[name-defined,misc]
     role: Mapped[str] = mapped_column(String(20))  # bot.console.access.ROLES
     committee_id: Mapped[int | None] = mapped_column(ForeignKey("committees.id"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    # The staff member's own WeChat (a follower of the account): reminders, digests and the
+    # admins' "#通知" drafts come and go through it. Optional; unique when set.
+    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
+    # The admin's own WeChat (optional): "#通知 …" from it starts a notice draft, and mass
+    # previews go to it.
+    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     committee: Mapped[Committee | None] = relationship()
     department: Mapped[Department | None] = relationship()

@@ -6,8 +6,8 @@ Create Date: 2026-12-01 12:00:00
 
 """
 
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -18,8 +18,13 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Staff bind their own WeChat to receive reminders and digests (and admins send drafts).
+    with op.batch_alter_table("admin_users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("openid", sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f("uq_admin_users_openid"), ["openid"])
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("admin_users", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_admin_users_openid"), type_="unique")
+        batch_op.drop_column("openid")
