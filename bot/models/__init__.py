@@ -15,6 +15,7 @@ from bot.models.handoff import Handoff, HandoffMessage
 from bot.models.kb import KnowledgeEntry, UnansweredQuestion
 from bot.models.log import ConversationLog
 from bot.models.members import Chamber, Member, MemberRequest
+from bot.models.notices import Delivery, Notice
 from bot.models.org import Committee, Department
 from bot.models.staff import AdminUser, AuditLog
 from bot.models.training import Registration, TrainingSession
@@ -31,6 +32,7 @@ __all__ = [
     "Chamber",
     "Committee",
     "ConversationLog",
+    "Delivery",
     "Department",
     "Follower",
     "FormSubmission",
@@ -40,6 +42,7 @@ __all__ = [
     "KnowledgeEntry",
     "Member",
     "MemberRequest",
+    "Notice",
     "OutboundMessage",
     "Outbox",
     "PendingReply",
