@@ -39,9 +39,6 @@ class AdminUser(db.Model):  # type: ignore[name-defined,misc]
     openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
-    # The admin's own WeChat (optional): "#通知 …" from it starts a notice draft, and mass
-    # previews go to it.
-    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     committee: Mapped[Committee | None] = relationship()
     department: Mapped[Department | None] = relationship()

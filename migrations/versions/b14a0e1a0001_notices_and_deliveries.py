@@ -66,6 +66,7 @@ def upgrade():
         sa.Column('msg_id', sa.BigInteger(), nullable=True),
         sa.Column('error', sa.String(length=200), nullable=True),
         sa.Column('confirmed', sa.String(length=40), nullable=True),
+        sa.Column('first_tried_at', sa.DateTime(), nullable=True),
         sa.Column('sent_at', sa.DateTime(), nullable=True),
         sa.Column('updated_at', sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -78,16 +79,10 @@ def upgrade():
         batch_op.create_index('ix_notice_deliveries_notice_status', ['notice_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_deliveries_msg_id'), ['msg_id'], unique=False)
 
-    # An admin's own WeChat: "#通知 …" from it starts a notice draft; previews go to it.
-    with op.batch_alter_table('admin_users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('openid', sa.String(length=64), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f('uq_admin_users_openid'), ['openid'])
+    # admin_users.openid (an admin's own WeChat) is added by b13a0e1a0001.
 
 
 def downgrade():
-    with op.batch_alter_table('admin_users', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_admin_users_openid'), type_='unique')
-        batch_op.drop_column('openid')
     with op.batch_alter_table('notice_deliveries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notice_deliveries_msg_id'))
         batch_op.drop_index('ix_notice_deliveries_notice_status')
