@@ -161,7 +161,7 @@ def submit(turn: Turn, values: dict[str, Any], key: str) -> Submitted:
             "case": case,
             "committee": cases.member_context(turn.db, case)["assignee"],
             "contact_by": case.due_at,
-            "workdays": mediation.KIND.clocks[mediation.PENDING].workdays,
+            "workdays": mediation.CONTACT.workdays,
             "litigation": data["litigation"],
         },
     )

@@ -217,7 +217,7 @@ def perform(
         if case.status in kind.success or case.status in kind.failure:
             case.outcome = "success" if case.status in kind.success else "failure"
             case.settled_at = utcnow()
-        if kind.clocks.get(case.status) is not None:
+        if kind.clock(case) is not None:
             gap = _start_clock(db, case, kind, today)
             if gap:
                 raise CaseRefused("calendar_gap", year=gap[:4], day=gap)
@@ -334,7 +334,7 @@ def due_date(db: DBSession, clock: Clock, start: date) -> date:
 def _start_clock(db: DBSession, case: Case, kind: CaseKind, today: date) -> str:
     """Set ``due_at`` for the state just entered; answer the uncovered day on a gap (the
     case then has no due date until staff add the year)."""
-    clock = kind.clocks.get(case.status)
+    clock = kind.clock(case)
     if clock is None:
         return ""
     try:
@@ -343,6 +343,11 @@ def _start_clock(db: DBSession, case: Case, kind: CaseKind, today: date) -> str:
         log.warning("case %s: %s", case.number, gap)
         case.due_at = None
         return gap.day.isoformat()
+    # Each state's first deadline is kept: "answered on time" is judged against the deadline
+    # as set, not as later extended (the extensions are in the history).
+    deadlines = dict((case.data or {}).get("deadlines") or {})
+    deadlines.setdefault(case.status, case.due_at.isoformat())
+    case.data = {**(case.data or {}), "deadlines": deadlines}
     return ""
 
 
@@ -353,11 +358,12 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, month_calendar.monthrange(year, month)[1]))
 
 
-def extend_clock(case: Case, clock: Clock) -> None:
-    """Move the current deadline by ``clock`` once more (an agreed extension)."""
+def extend_clock(db: DBSession, case: Case, clock: Clock) -> None:
+    """Move the current deadline by ``clock`` once more (an agreed extension); working days
+    are counted in the holiday calendar (may raise ``calendar.CalendarGap``)."""
     if case.due_at is None:
         return
-    case.due_at = add_months(case.due_at, clock.months) if clock.months else case.due_at
+    case.due_at = due_date(db, clock, case.due_at)
 
 
 # -- finding ---------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from bot.services.cases.spec import (
     Assignee,
     CaseKind,
     Clock,
+    Input,
     Intake,
     Reminder,
     Route,
@@ -56,6 +57,7 @@ CONFIRMATION_DAYS = 30
 REMINDER_DAYS = (20, 27)
 MEDIATORS = frozenset({"mediator"})
 TARGET = Clock(months=1)
+CONTACT = Clock(workdays=3)
 
 
 # -- committees ------------------------------------------------------------------------------
@@ -172,7 +174,7 @@ def _extend(step: Step) -> None:
     if step.case.due_at is None:
         raise engine.CaseRefused("no_deadline", number=step.case.number)
     before = step.case.due_at
-    engine.extend_clock(step.case, TARGET)
+    engine.extend_clock(step.db, step.case, TARGET)
     step.case.extensions += 1
     step.data.update(due_before=before.isoformat(), due_after=step.case.due_at.isoformat())
     step.context.update(due=step.case.due_at.isoformat())
@@ -221,6 +223,10 @@ def _day(value: Any) -> date | None:
 def agreement_day(case: Case) -> date | None:
     """When the agreement took effect (the 司法确认 window's start), if there is one."""
     return _day(((case.data or {}).get("agreement") or {}).get("effective_on"))
+
+
+def _other_committees(db: DBSession, case: Case) -> list[tuple[str, str]]:
+    return [(str(c.id), c.name) for c in _committees(db) if c.id != case.committee_id]
 
 
 def _t(action: str, sources: tuple[str, ...], target: str | None, **kw: Any) -> Transition:
@@ -286,7 +292,7 @@ KIND = register(
             Route("default", _default),
         ),
         # The committee gets in touch within 3 working days; then a month to settle.
-        clocks={PENDING: Clock(workdays=3), ACCEPTED: TARGET},
+        clocks={PENDING: CONTACT, ACCEPTED: TARGET},
         reminders=(
             Reminder(
                 "judicial",
@@ -300,5 +306,16 @@ KIND = register(
         success=frozenset({SETTLED}),
         failure=frozenset({FAILED, DECLINED}),
         max_extensions=1,
+        inputs=(
+            Input("when", "调解时间", "datetime"),
+            Input("place", "调解地点", max_len=200),
+            Input("agreement", "协议内容", "textarea", max_len=4000),
+            Input("parties", "当事人", max_len=300),
+            Input("obligations", "履行义务", "textarea", max_len=2000),
+            Input("deadlines", "履行期限", max_len=300),
+            Input("effective_on", "协议生效日期", "date"),
+            Input("committee_id", "转交给", "select", choices=_other_committees),
+            Input("performed", "履行情况", max_len=200),
+        ),
     )
 )

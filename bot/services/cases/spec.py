@@ -62,6 +62,22 @@ class Intake:
 
 
 @dataclass(frozen=True)
+class Input:
+    """A value staff give with an action, as the console asks for it (the table's
+    ``fields``/``optional`` name them).
+
+    ``type`` is ``text``, ``textarea``, ``date``, ``datetime``, ``int``, ``money``,
+    ``select`` (``choices`` gives the options for a case: value, label) or ``yes_no``.
+    """
+
+    name: str
+    label: str
+    type: str = "text"
+    max_len: int = 500
+    choices: Callable[[DBSession, Case], list[tuple[str, str]]] | None = None
+
+
+@dataclass(frozen=True)
 class Clock:
     """The target of a state, counted from the day the case enters it (local date).
 
@@ -71,6 +87,11 @@ class Clock:
 
     workdays: int = 0
     months: int = 0
+
+
+# A state's clock: fixed, or chosen for the case (an appeal's answer time by category and
+# urgency); ``None`` from the callable means no deadline in that state for this case.
+ClockRule = Clock | Callable[["Case"], Clock | None]
 
 
 @dataclass
@@ -146,6 +167,9 @@ class CaseKind:
     :param area: the console's URL area (``/admin/<area>``); ``form``: the intake form.
     :param success: outcome states counted as solved in statistics; ``failure`` the others.
     :param max_extensions: how many times an ``extend`` action may move the clock.
+    :param inputs: what the actions' ``fields``/``optional`` are, for the console's forms.
+    :param remind_staff: the assignee's staff are reminded the working day before a
+        deadline and every working day after it, and get a daily digest.
     """
 
     name: str
@@ -156,12 +180,22 @@ class CaseKind:
     initial: str
     transitions: tuple[Transition, ...]
     routes: tuple[Route, ...]
-    clocks: Mapping[str, Clock] = field(default_factory=dict)
+    clocks: Mapping[str, ClockRule] = field(default_factory=dict)
     reminders: tuple[Reminder, ...] = ()
     success: frozenset[str] = frozenset()
     failure: frozenset[str] = frozenset()
     max_extensions: int = 0
     categories: tuple[str, ...] = ()
+    inputs: tuple[Input, ...] = ()
+    remind_staff: bool = False
+
+    def clock(self, case: Case, status: str | None = None) -> Clock | None:
+        """The clock ``case`` runs on in ``status`` (its own by default), if any."""
+        rule = self.clocks.get(status or case.status)
+        return rule(case) if callable(rule) else rule
+
+    def input(self, name: str) -> Input | None:
+        return next((i for i in self.inputs if i.name == name), None)
 
     def state(self, name_or_slug: str) -> State | None:
         for state in self.states:
