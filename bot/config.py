@@ -44,6 +44,22 @@ RQ_QUEUE = "bot"
 # A template message for notices outside the customer-service window (waiting-list
 # promotions, reminders); unset, such notices wait for the member's next message.
 WECHAT_NOTICE_TEMPLATE_ID = ""
+# Notices (通知公告): a send to more recipients than this needs a second admin's approval.
+NOTICE_APPROVAL_THRESHOLD = 50
+# The account type decides the mass-send quota: "subscription" (订阅号: one mass send a day)
+# or "service" (服务号: each follower receives at most 4 a month).
+WECHAT_ACCOUNT_TYPE = "service"
+# The notices' template message (title, summary, date keywords: bot.services.notices.rules);
+# unset, the notice template above is used.
+NOTICE_TEMPLATE_ID = ""
+# Sending: rows claimed per batch, their lease, concurrent requests per worker, how many
+# send jobs run side by side (more than workers, so a new worker finds one at once), and how
+# often the sweep resumes what a dead worker left.
+NOTICE_BATCH_SIZE = 200
+NOTICE_LEASE_SECONDS = 60
+NOTICE_SEND_THREADS = 8
+NOTICE_CHAINS = 4
+NOTICE_SWEEP_SECONDS = 30
 # How often `flask scheduler` queues the chores (tomorrow's training reminders) for a worker.
 CHORES_INTERVAL_SECONDS = 600
 

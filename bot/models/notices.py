@@ -93,5 +93,8 @@ class Delivery(db.Model):  # type: ignore[name-defined,misc]
     error: Mapped[str | None] = mapped_column(String(200))
     # What WeChat said afterwards (TEMPLATESENDJOBFINISH's Status), for the report.
     confirmed: Mapped[str | None] = mapped_column(String(40))
+    # The first request's time: WeChat keeps a template's client_msg_id for 10 minutes only,
+    # so an unknown outcome older than that is not retried under it.
+    first_tried_at: Mapped[datetime | None] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -93,15 +93,22 @@ def handle_api_call(state: SandboxState, path: str) -> Response:
     with state.lock:
         record = state.record_call(request.method, path, query, body, body_error)
         fault = state.take_fault(path)
+        # Random time-outs (POST /_sandbox/platform): processed, then answered too late.
+        late = state.platform.chaos_delay(path) if fault is None else 0.0
+    processed_first = fault is not None and fault.processed and not fault.answers_error
     if fault is not None:
         logger.info("injecting fault into %s: %s", path, fault.to_json())
-        if fault.delay > 0:
+        if fault.delay > 0 and not processed_first:
             # Sleep outside the lock so other calls (and the control API) stay responsive.
             time.sleep(fault.delay)
     if fault is not None and fault.answers_error:
         response, errcode = fault_response(fault)
     else:
         payload = dispatch(state, request.method, path, query, body, body_error)
+        if processed_first and fault is not None:
+            late = fault.delay
+        if late > 0:
+            time.sleep(late)
         if isinstance(payload, FileAnswer):
             errcode = 0
             response = media.file_response(payload)

@@ -18,6 +18,9 @@ class Fault:
     errmsg: str | None = None
     status: int | None = None
     delay: float = 0.0
+    # Processed first, then answered after ``delay``: the time-out after sending, whose
+    # outcome the client cannot know.
+    processed: bool = False
 
     def matches(self, path: str) -> bool:
         # Suffix matching is anchored at a "/" so that "token" faults /cgi-bin/token but not
@@ -38,6 +41,7 @@ class Fault:
             "errmsg": self.errmsg,
             "status": self.status,
             "delay": self.delay,
+            "processed": self.processed,
         }
 
 
@@ -72,6 +76,9 @@ def parse_fault(body: Any) -> Fault | str:
     times = body.get("times", 1)
     if isinstance(times, bool) or not isinstance(times, int) or times < 1:
         return "times must be a positive integer"
+    processed = body.get("processed", False)
+    if not isinstance(processed, bool):
+        return "processed must be true or false"
     if errcode is None and status is None and delay == 0:
         return "nothing to inject: give errcode, status and/or delay"
-    return Fault(path, times, errcode, errmsg, status, delay)
+    return Fault(path, times, errcode, errmsg, status, delay, processed)

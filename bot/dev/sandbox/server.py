@@ -8,7 +8,7 @@ import logging
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from bot.dev.sandbox import api, control, media
+from bot.dev.sandbox import api, control, media, platform_control
 from bot.dev.sandbox.state import SandboxState
 from bot.paths import TEMPLATES_DIR
 
@@ -23,6 +23,7 @@ def create_sandbox_app() -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
     app.register_blueprint(media.bp)
+    app.register_blueprint(platform_control.bp)
     return app
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.dev.sandbox.errors import ApiError
 from bot.dev.sandbox.faults import Fault
+from bot.dev.sandbox.platform import PlatformState
 
 TOKEN_PATHS = frozenset({"/cgi-bin/token", "/cgi-bin/stable_token"})
 TOKEN_LIFETIME = 7200
@@ -32,6 +33,7 @@ class SandboxState:
     users: dict[str, int]
     menu: dict[str, Any] | None
     mass_jobs: dict[int, str]
+    platform: PlatformState
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -57,6 +59,8 @@ class SandboxState:
         self._next_msg_id = 1000
         self._next_msg_data_id = 2_000_000_001
         self.mass_jobs = {}
+        # Notice channels' rules: de-duplication, quotas, windows, time-outs, events.
+        self.platform = PlatformState()
 
     # --- recording and faults -------------------------------------------------------------
 
