@@ -20,7 +20,20 @@ from flask.typing import ResponseReturnValue
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException
 
-from bot.console import access, auth, cases, dashboard, handoffs, kb, log, members, training
+from bot.console import (
+    access,
+    audit_log,
+    auth,
+    cases,
+    dashboard,
+    handoffs,
+    kb,
+    log,
+    members,
+    reports,
+    training,
+    users,
+)
 from bot.console.common import format_local, format_utc, render, sql
 from bot.extensions import sqlite_immediate
 
@@ -35,13 +48,22 @@ bp.register_blueprint(members.bp, url_prefix="/members")
 bp.register_blueprint(kb.bp, url_prefix="/kb")
 bp.register_blueprint(log.bp, url_prefix="/log")
 bp.register_blueprint(cases.bp)  # one area per case kind (/disputes …) and /calendar
+bp.register_blueprint(reports.bp, url_prefix="/reports")
+bp.register_blueprint(users.bp, url_prefix="/users")
+bp.register_blueprint(audit_log.bp, url_prefix="/audit")
 # The link printed in members' check-in QR codes, under a name of its own for the code that
 # builds it (bot.web.pages): the page itself is the training area's.
 bp.add_url_rule("/checkin/<code>", endpoint="checkin", build_only=True)
 
 # GET views that write (an audit row, a check-in) besides every POST.
 _WRITING_GETS = frozenset(
-    {"admin.training.checkin", "admin.training.export", "admin.members.export"}
+    {
+        "admin.training.checkin",
+        "admin.training.export",
+        "admin.members.export",
+        "admin.audit.export",
+        "admin.reports.workbook",
+    }
 )
 _UPLOADS = frozenset({"admin.members.import_roster"})
 ERROR_CODES = (400, 403, 404, 413, 429, 500)

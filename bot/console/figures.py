@@ -63,7 +63,7 @@ class Period:
 
     def utc(self, zone: tzinfo) -> tuple[datetime, datetime]:
         """The period as naive-UTC bounds ``[low, high)`` (how timestamps are stored)."""
-        return _utc(self.start, zone), _utc(self.end + timedelta(days=1), zone)
+        return utc_midnight(self.start, zone), utc_midnight(self.end + timedelta(days=1), zone)
 
     def local(self) -> tuple[datetime, datetime]:
         """The period as naive local bounds ``[low, high)`` (session times are local)."""
@@ -75,7 +75,8 @@ class Period:
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}
 
 
-def _utc(day: date, zone: tzinfo) -> datetime:
+def utc_midnight(day: date, zone: tzinfo) -> datetime:
+    """Local midnight of ``day`` as naive UTC (how timestamps are stored)."""
     return datetime.combine(day, time(), zone).astimezone(UTC).replace(tzinfo=None)
 
 
