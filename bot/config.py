@@ -96,5 +96,10 @@ HANDOFF_WEEKDAYS = "0,1,2,3,4"
 HANDOFF_HOURS = "09:00-12:00,14:00-17:30"
 HANDOFF_ACK_SECONDS = 600
 
+# Appeals (诉求): working days to answer, by urgency, and 复杂 for the categories listed in
+# APPEAL_COMPLEX_CATEGORIES ("名称:天数" pairs, comma-separated, as in an environment file).
+APPEAL_ANSWER_WORKDAYS = "紧急:1,一般:10,复杂:15"
+APPEAL_COMPLEX_CATEGORIES = "用地"
+
 # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (nginx: 1).
 PROXY_COUNT = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.dialogue.intents import Intent
 from handlers import (
+    appeal_submit,
     case_status,
     common,
     human_agent,
@@ -38,7 +39,7 @@ ALL: tuple[Intent, ...] = (
     training_cancel.intent,
     member_bind.intent,
     mediation_apply.intent,
-    services.appeal_submit,
+    appeal_submit.intent,
     case_status.intent,
     services.notices,
     services.legal_checkup,

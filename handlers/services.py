@@ -23,9 +23,6 @@ def _interim(
     return intent
 
 
-appeal_submit = _interim(
-    "appeal_submit", "诉求反映", menu=("APPEAL_SUBMIT",), commands=("反映问题",)
-)
 # Until the notices issue: where to find notices meanwhile.
 notices = _interim("notices", "最新通知公告", commands=("最新通知", "通知公告"))
 # Until the services issue: what the check-up is, and how to book it by phone.

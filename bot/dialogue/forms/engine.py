@@ -95,6 +95,17 @@ ATTACHABLE = frozenset({"image", "voice", "video", "shortvideo", "file"})
 # (``Intent(..., interrupts_forms=True)``); the registry hands the engine their names.
 _QUESTION = re.compile(r"[?？吗呢]|怎么|如何|什么|哪些|哪里|多少|能不能|可不可以|是否")
 _SMALL_TALK = frozenset({"greeting", "help", "goodbye"})
+_ASKING_END = re.compile(
+    r"(?:[?？吗呢么]|怎么办|怎么样|如何|多少|是什么|哪些|在哪里?)[\s。.!！~～…]*$"
+)
+# A message this short that names a question word is a question even without a "?".
+SHORT_QUESTION = 20
+
+
+def _asks(text: str) -> bool:
+    """The message is shaped like a question: it ends like one, or is short."""
+    text = text.strip()
+    return bool(_ASKING_END.search(text)) or len(text) <= SHORT_QUESTION
 
 
 class FormEngine:
@@ -330,6 +341,11 @@ class FormEngine:
         if parse.intent not in self.interrupting or parse.confidence < 0.6:
             return None
         questioning = bool(_QUESTION.search(turn.text))
+        if slot.free_text and questioning and not _asks(turn.message.text):
+            # An account of what happened often names a question word mid-sentence ("不知道
+            # 有哪些政策，建议…"): a narrative is the answer; only a short or question-shaped
+            # message is taken as a question.
+            return None
         if parse.intent in _SMALL_TALK:
             if len(turn.text) > 8:
                 return None

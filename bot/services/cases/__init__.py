@@ -9,7 +9,7 @@ declares it: ``mediation`` (调解) now; appeals and the other services follow t
 
 from __future__ import annotations
 
-from bot.services.cases import mediation
+from bot.services.cases import appeals, mediation
 from bot.services.cases.engine import (
     CaseNotFound,
     CaseRefused,
@@ -32,6 +32,7 @@ __all__ = [
     "CaseRefused",
     "act",
     "allowed_actions",
+    "appeals",
     "by_number",
     "cases_visible_to",
     "kind_of",

@@ -168,8 +168,9 @@ class CaseKind:
     :param success: outcome states counted as solved in statistics; ``failure`` the others.
     :param max_extensions: how many times an ``extend`` action may move the clock.
     :param inputs: what the actions' ``fields``/``optional`` are, for the console's forms.
-    :param remind_staff: the assignee's staff are reminded the working day before a
-        deadline and every working day after it, and get a daily digest.
+    :param remind_staff: the states in which the assignee's staff owe the next step: they
+        are reminded the working day before the deadline and every working day after it,
+        and get a daily digest of such cases.
     """
 
     name: str
@@ -187,7 +188,7 @@ class CaseKind:
     max_extensions: int = 0
     categories: tuple[str, ...] = ()
     inputs: tuple[Input, ...] = ()
-    remind_staff: bool = False
+    remind_staff: tuple[str, ...] = ()
 
     def clock(self, case: Case, status: str | None = None) -> Clock | None:
         """The clock ``case`` runs on in ``status`` (its own by default), if any."""
