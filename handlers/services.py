@@ -23,7 +23,5 @@ def _interim(
     return intent
 
 
-# Until the notices issue: where to find notices meanwhile.
-notices = _interim("notices", "最新通知公告", commands=("最新通知", "通知公告"))
 # Until the services issue: what the check-up is, and how to book it by phone.
 legal_checkup = _interim("legal_checkup", "预约法治体检", commands=("预约法治体检",))

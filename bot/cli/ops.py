@@ -169,3 +169,14 @@ def _joined(items: list[dict[str, Any]], fmt: str) -> list[dict[str, Any]]:
 def export_appeals(fmt: str) -> None:
     """Appeals (none until online appeal intake is enabled)."""
     emit([], ("ticket_no", "openid", "category", "department", "status", "created_at"), fmt)
+
+
+@export_cli.command("deliveries")
+@click.option("--notice", "notice_id", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+def export_deliveries(notice_id: int, fmt: str) -> None:
+    """A notice's deliveries: openid, status (sent|failed|skipped|unknown|pending),
+    attempts, sent_at, and why (error) and WeChat's report (confirmed)."""
+    from bot.cli.notices import DELIVERY_FIELDS, delivery_rows
+
+    emit(delivery_rows(notice_id), DELIVERY_FIELDS, fmt)

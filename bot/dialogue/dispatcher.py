@@ -244,7 +244,7 @@ class Dispatcher:
             if more:
                 return Reply(text=more)
             return Reply("replies/common/no_more.txt")
-        command = self.registry.commands.get(turn.text)
+        command = self.registry.commands.get(turn.text) or self.registry.matching(turn.text)
         if command is not None:
             return self._run(command, turn, outcome, 1.0)
         if turn.state.submitted and self.forms is not None:

@@ -10,6 +10,8 @@ forms, the classifier's labels, the interrupting intents.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 
 from bot.dialogue.forms.spec import Form, Slot
@@ -37,6 +39,7 @@ class Intent:
         description: str = "",
         menu_keys: tuple[str, ...] = (),
         commands: tuple[str, ...] = (),
+        patterns: tuple[str, ...] = (),
         events: tuple[str, ...] = (),
         light: bool = False,
         classified: bool = True,
@@ -46,6 +49,9 @@ class Intent:
         self.description = description
         self.menu_keys = menu_keys
         self.commands = commands  # exact texts that select this intent ("帮助", "菜单")
+        # Regular expressions on the normalised text, tried right after the commands: texts
+        # with a fixed shape and a free part ("通知3", "#通知…") that no classifier should guess.
+        self.patterns = tuple(re.compile(p) for p in patterns)
         self.events = events
         self.light = light
         self.classified = classified
@@ -138,9 +144,19 @@ class Registry:
                             f"{what} {key!r} is claimed by {table[key].name!r} and {intent.name!r}"
                         )
                     table[key] = intent
+        self.patterns: tuple[tuple[re.Pattern[str], Intent], ...] = tuple(
+            (pattern, intent) for intent in intents for pattern in intent.patterns
+        )
         # What the classifier learns, in routing order; `flask nlu eval` reports in it too.
         self.labels: tuple[str, ...] = tuple(i.name for i in intents if i.classified)
         self.interrupting: frozenset[str] = frozenset(i.name for i in intents if i.interrupts_forms)
 
     def get(self, name: str) -> Intent | None:
         return self.intents.get(name)
+
+    def matching(self, text: str) -> Intent | None:
+        """The intent whose pattern matches the normalised ``text``, if any."""
+        for pattern, intent in self.patterns:
+            if pattern.search(text):
+                return intent
+        return None

@@ -48,3 +48,22 @@ def checkin_code(code: str) -> str:
         qr_svg=qr.svg_inline(scale=6, dark="#111"),
         org=org_settings(),
     )
+
+
+@bp.get("/notices/<int:notice_id>")
+def notice(notice_id: int) -> str:
+    """A notice's phone-friendly page (the link in every channel's message). Only notices
+    that went out: a draft or a cancelled one is a 404, as a missing one is."""
+    from bot.extensions import db
+    from bot.models import Notice
+    from bot.services import clock
+
+    row = db.session.get(Notice, notice_id)
+    if row is None or row.status not in ("sending", "sent"):
+        abort(404)
+    return render_template(
+        "pages/notice.html",
+        n=row,
+        published=clock.to_local(row.started_at, current_app.config),
+        org=org_settings(),
+    )

@@ -1,0 +1,462 @@
+"""Sending notices: background jobs over the delivery table (``bot.services.notices``).
+
+A send runs as a few *chains* of :func:`drive` jobs (``NOTICE_CHAINS``, more than there are
+workers, so a worker started mid-send finds one at once). Each job claims a batch of rows
+(leased, committed before WeChat hears of them), sends them on a few threads, writes the
+outcomes in bulk, and goes on until its time slice is used, then queues its successor. A
+worker killed mid-batch leaves its rows leased: after ``NOTICE_LEASE_SECONDS`` another chain
+claims them again. That resend is safe on the template channel (the same ``client_msg_id``,
+which WeChat sends once); on the customer-service channel there is no such key, and those
+rows are marked ``unknown`` instead. :func:`sweep` (a chore) restarts the chains of a send
+whose every chain died, polls mass jobs and matches WeChat's job reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from flask import Flask, current_app
+from sqlalchemy import select
+from wechatpy.exceptions import WeChatClientException
+
+from bot.dialogue.replies import render_template_text
+from bot.extensions import db, sqlite_immediate
+from bot.links import public_url
+from bot.models import Notice, utcnow
+from bot.services import clock
+from bot.services.notices import compose, deliveries, reconcile, rules
+from bot.services.notices.deliveries import Claimed
+from bot.wechat.api import ApiBackoff, BotWeChatClient
+
+log = logging.getLogger(__name__)
+
+SLICE_SECONDS = 20.0
+BEAT_KEY = "bot:notices:beat:{}"
+UNKNOWN_RETRIES = 2  # further requests under the de-duplication key after a time-out
+_local = threading.local()
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _queue() -> Any:
+    from bot.jobs.queue import queue
+
+    return queue()
+
+
+def start_chains(notice_id: int, chains: int | None = None) -> int:
+    """Queue the send's chains (after the transaction that set the notice sending)."""
+    cfg = current_app.config
+    count = int(chains if chains is not None else cfg.get("NOTICE_CHAINS", 4))
+    q = _queue()
+    func = "bot.jobs.notices.send_mass" if _channel(notice_id) == "mass" else _DRIVE
+    for _ in range(1 if func != _DRIVE else max(1, count)):
+        q.enqueue(func, notice_id, job_timeout=600, result_ttl=60, failure_ttl=3600)
+    current_app.extensions["redis"].set(BEAT_KEY.format(notice_id), "queued", ex=_lease(cfg))
+    return count
+
+
+_DRIVE = "bot.jobs.notices.drive"
+
+
+def _channel(notice_id: int) -> str:
+    notice = db.session.get(Notice, notice_id)
+    return notice.channel if notice is not None else ""
+
+
+def _lease(cfg: Any) -> int:
+    return int(cfg.get("NOTICE_LEASE_SECONDS", 60))
+
+
+# -- the per-recipient channels -------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """WeChat asked us to stop for a while (45009, -1, a token it keeps refusing)."""
+
+    def __init__(self, reason: str, delay: float) -> None:
+        super().__init__(reason)
+        self.reason, self.delay = reason, delay
+
+
+def drive(notice_id: int) -> dict[str, int]:
+    """One link of a chain: send batches for a time slice; queue what comes next."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cfg = app.config
+    me = worker_name()
+    lease = timedelta(seconds=_lease(cfg))
+    limit = int(cfg.get("NOTICE_BATCH_SIZE", 200))
+    redis = app.extensions["redis"]
+    ends = time.monotonic() + SLICE_SECONDS
+    done = 0
+    with ThreadPoolExecutor(int(cfg.get("NOTICE_SEND_THREADS", 8))) as pool:
+        while time.monotonic() < ends:
+            notice = db.session.get(Notice, notice_id)
+            if notice is None or notice.status != compose.SENDING:
+                db.session.rollback()
+                return {"sent": done}
+            now = utcnow()
+            if notice.paused_until and notice.paused_until > now:
+                wait = (notice.paused_until - now).total_seconds()
+                db.session.rollback()
+                _queue().enqueue_in(timedelta(seconds=wait + 0.5), _DRIVE, notice_id)
+                return {"sent": done}
+            channel, payload = notice.channel, _payload(notice)
+            db.session.rollback()
+            claimed = _claim(notice_id, channel, me, limit, lease)
+            if not claimed:
+                _after_last_batch(notice_id)
+                return {"sent": done}
+            redis.set(BEAT_KEY.format(notice_id), me, ex=int(lease.total_seconds()))
+            outcomes, stop = _send_batch(app, pool, channel, payload, notice_id, claimed)
+            deliveries.record(db.session, outcomes, me, utcnow())
+            if stop is not None:
+                paused = db.session.get(Notice, notice_id)
+                if paused is not None:
+                    paused.paused_until = utcnow() + timedelta(seconds=stop.delay)
+                    paused.pause_reason = stop.reason[:60]
+            db.session.commit()
+            done += sum(1 for o in outcomes if o["status"] == deliveries.SENT)
+            if stop is not None:
+                log.warning("notice %s paused %.0f s: %s", notice_id, stop.delay, stop.reason)
+                _queue().enqueue_in(timedelta(seconds=stop.delay + 0.5), _DRIVE, notice_id)
+                return {"sent": done}
+    _queue().enqueue(_DRIVE, notice_id, job_timeout=600, result_ttl=60, failure_ttl=3600)
+    return {"sent": done}
+
+
+def _claim(notice_id: int, channel: str, me: str, limit: int, lease: timedelta) -> list[Claimed]:
+    keyed = rules.CHANNELS[channel].dedup_key is not None
+    token = sqlite_immediate.set(True)  # the write lock at BEGIN: claims queue, not fail
+    try:
+        now = utcnow()
+        if not keyed:
+            deliveries.expire_unkeyed(db.session, notice_id, now)
+        claimed = deliveries.claim(
+            db.session, notice_id, me, limit=limit, lease=lease, now=now, expired=keyed
+        )
+        db.session.commit()  # claimed before WeChat hears of any of them
+        return claimed
+    except Exception:
+        db.session.rollback()
+        raise
+    finally:
+        sqlite_immediate.reset(token)
+
+
+def _after_last_batch(notice_id: int) -> None:
+    """Nothing to claim: finished, or rows leased by others (which may die): look again
+    once their lease runs out."""
+    token = sqlite_immediate.set(True)
+    try:
+        notice = db.session.get(Notice, notice_id)
+        now = utcnow()
+        if notice is not None and compose.finish_if_done(db.session, notice, now):
+            reconcile.match_events(db.session, notice, now)
+            db.session.commit()
+            log.info("notice %s: sending finished", notice_id)
+            return
+        until = deliveries.leased_until(db.session, notice_id)
+        db.session.rollback()
+    finally:
+        sqlite_immediate.reset(token)
+    if until is not None:
+        wait = max(0.5, (until - utcnow()).total_seconds() + 0.5)
+        _queue().enqueue_in(timedelta(seconds=wait), _DRIVE, notice_id)
+
+
+def _payload(notice: Notice) -> dict[str, Any]:
+    """What every recipient of ``notice`` gets (built once per batch)."""
+    cfg = current_app.config
+    url = public_url("pages.notice", notice_id=notice.id)
+    if notice.channel == "template":
+        return {
+            "template_id": template_id(cfg),
+            "url": url,
+            "data": {key: {"value": value} for key, value in template_fields(notice).items()},
+        }
+    text = render_template_text("replies/notices/push.txt", notice=notice, url=url)
+    return {"msgtype": "text", "text": {"content": text}}
+
+
+def template_id(cfg: Any) -> str:
+    return str(cfg.get("NOTICE_TEMPLATE_ID") or cfg.get("WECHAT_NOTICE_TEMPLATE_ID") or "")
+
+
+def template_fields(notice: Notice) -> dict[str, str]:
+    """The template's keyword values (checked against the rules before sending)."""
+    when = clock.to_local(notice.started_at or utcnow(), current_app.config)
+    values = {
+        "title": notice.title,
+        "summary": notice.summary or notice.title,
+        "date": when.strftime("%Y年%m月%d日 %H:%M") if when else "",
+    }
+    return {rules.TEMPLATE_KEYS[name]: value for name, value in values.items()}
+
+
+def _client(app: Flask) -> BotWeChatClient:
+    """One API client per sending thread (its HTTP session keeps the connection open)."""
+    client: BotWeChatClient | None = getattr(_local, "client", None)
+    if client is None or getattr(_local, "app", None) is not app:
+        cfg = app.config
+        client = BotWeChatClient(
+            cfg["WECHAT_APP_ID"],
+            cfg["WECHAT_APP_SECRET"],
+            base=cfg["WECHAT_API_BASE"],
+            client=app.extensions["redis"],
+            timeout=float(cfg.get("NOTICE_REQUEST_TIMEOUT", 5.0)),
+        )
+        _local.client, _local.app = client, app
+    return client
+
+
+def _send_batch(
+    app: Flask,
+    pool: ThreadPoolExecutor,
+    channel: str,
+    payload: dict[str, Any],
+    notice_id: int,
+    claimed: list[Claimed],
+) -> tuple[list[dict[str, Any]], _Stop | None]:
+    stop: list[_Stop] = []
+    send: Callable[[Claimed], dict[str, Any]]
+
+    def one(row: Claimed) -> dict[str, Any]:
+        if stop:
+            return {"id": row.id, "status": deliveries.PENDING}  # given back, untried
+        try:
+            return send(row)
+        except _Stop as exc:
+            stop.append(exc)
+            return {"id": row.id, "status": deliveries.PENDING}
+
+    if channel == "template":
+
+        def send(row: Claimed) -> dict[str, Any]:
+            return _send_template(app, payload, notice_id, row)
+
+    else:
+
+        def send(row: Claimed) -> dict[str, Any]:
+            return _send_custom(app, payload, row)
+
+    outcomes = list(pool.map(one, claimed))
+    return outcomes, (stop[0] if stop else None)
+
+
+def _errcode_outcome(row: Claimed, exc: WeChatClientException) -> dict[str, Any]:
+    code = int(exc.errcode) if exc.errcode is not None else None
+    rule = rules.rule_for(code) if code is not None else None
+    if rule is None:
+        return {"id": row.id, "status": deliveries.FAILED, "error": f"errcode {code}"}
+    if rule.action == "skip":
+        return {"id": row.id, "status": deliveries.SKIPPED, "error": rule.reason}
+    if rule.action == "sent":
+        return {"id": row.id, "status": deliveries.SENT}
+    if rule.action in ("backoff", "refresh"):
+        raise _Stop(f"{code} {rule.reason}", rule.delay or 5.0)
+    return {"id": row.id, "status": deliveries.FAILED, "error": rule.reason}
+
+
+def _send_template(
+    app: Flask, payload: dict[str, Any], notice_id: int, row: Claimed
+) -> dict[str, Any]:
+    body = {**payload, "touser": row.openid}
+    key = rules.template_client_msg_id(notice_id, row.id)
+    first = row.first_tried_at
+    if first is not None and utcnow() - first > rules.CLIENT_MSG_ID_WINDOW:
+        # WeChat forgot the key by now: a resend could arrive twice.
+        return {"id": row.id, "status": deliveries.UNKNOWN, "error": "dedup_window_passed"}
+    body["client_msg_id"] = key
+    api = _client(app)
+    for _ in range(1 + UNKNOWN_RETRIES):
+        try:
+            result = api.post("message/template/send", data=body)
+        except (requests.Timeout, requests.exceptions.ChunkedEncodingError):
+            continue  # processed or not: only the same client_msg_id goes again
+        except requests.ConnectionError as exc:
+            raise _Stop(f"connection: {type(exc).__name__}", 5.0) from exc
+        except ApiBackoff as exc:
+            raise _Stop(f"{exc.errcode} backoff", exc.delay) from exc
+        except WeChatClientException as exc:
+            if exc.errcode is None:  # an HTTP error page: outcome unknown, go again
+                continue
+            return _errcode_outcome(row, exc)
+        return {"id": row.id, "status": deliveries.SENT, "msg_id": result.get("msgid")}
+    return {"id": row.id, "status": deliveries.UNKNOWN, "error": "timeout"}
+
+
+def _send_custom(app: Flask, payload: dict[str, Any], row: Claimed) -> dict[str, Any]:
+    from bot.wechat.push import take_window
+
+    if not take_window(app.extensions["redis"], row.openid):
+        return {"id": row.id, "status": deliveries.SKIPPED, "error": "window"}
+    api = _client(app)
+    try:
+        api.post("message/custom/send", data={**payload, "touser": row.openid})
+    except requests.ConnectionError as exc:
+        if isinstance(exc, requests.ConnectTimeout) or not isinstance(exc, requests.Timeout):
+            raise _Stop(f"connection: {type(exc).__name__}", 5.0) from exc
+        return {"id": row.id, "status": deliveries.UNKNOWN, "error": "timeout"}
+    except requests.Timeout:
+        # No de-duplication key on this channel: never sent again.
+        return {"id": row.id, "status": deliveries.UNKNOWN, "error": "timeout"}
+    except ApiBackoff as exc:
+        raise _Stop(f"{exc.errcode} backoff", exc.delay) from exc
+    except WeChatClientException as exc:
+        if exc.errcode is None:
+            return {"id": row.id, "status": deliveries.UNKNOWN, "error": "http_error"}
+        return _errcode_outcome(row, exc)
+    return {"id": row.id, "status": deliveries.SENT}
+
+
+# -- the mass channel -----------------------------------------------------------------------
+
+
+def send_mass(notice_id: int) -> str:
+    """Submit the notice's mass job (to all, or to the WeChat tag its audience names).
+
+    Under ``clientmsgid`` = the notice's id: a job retried after a crash or a time-out gets
+    45065 and the earlier job's id, which counts as sent.
+    """
+    from bot.jobs.queue import wechat_api
+
+    notice = db.session.get(Notice, notice_id)
+    if notice is None or notice.status != compose.SENDING or notice.mass_msg_id is not None:
+        db.session.rollback()
+        return "nothing to do"
+    url = public_url("pages.notice", notice_id=notice.id)
+    text = render_template_text("replies/notices/push.txt", notice=notice, url=url)
+    api = wechat_api()
+    target: dict[str, Any] = {"is_to_all": True}
+    if notice.audience.startswith("tag:"):
+        tag_id = _wechat_tag_id(api, notice.audience[4:])
+        if tag_id is None:
+            notice.mass_status = "no_wechat_tag"
+            notice.status = compose.SENT
+            notice.finished_at = utcnow()
+            db.session.commit()
+            return "no tag"
+        target = {"is_to_all": False, "tag_id": tag_id}
+    body = {
+        "filter": target,
+        "msgtype": "text",
+        "text": {"content": text},
+        "clientmsgid": rules.mass_clientmsgid(notice.id),
+        "send_ignore_reprint": 0,
+    }
+    try:
+        result = api.post("message/mass/sendall", data=body)
+    except WeChatClientException as exc:
+        if exc.errcode != 45065:
+            notice.mass_status = f"errcode {exc.errcode}"[:40]
+            db.session.commit()
+            raise
+        # Already sent under this clientmsgid: WeChat names the earlier job.
+        result = _json(exc)
+    notice.mass_msg_id = int(result.get("msg_id") or 0) or None
+    notice.mass_msg_data_id = result.get("msg_data_id")
+    notice.mass_status = notice.mass_status or "SENDING"
+    db.session.commit()
+    return "submitted"
+
+
+def _json(exc: WeChatClientException) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = exc.response.json() if exc.response is not None else {}
+        return data
+    except ValueError:
+        return {}
+
+
+def _wechat_tag_id(api: Any, name: str) -> int | None:
+    tags = api.get("tags/get").get("tags", [])
+    for tag in tags:
+        if tag.get("name") == name:
+            return int(tag["id"])
+    return None
+
+
+def preview(notice_id: int, openid: str) -> str:
+    """The mass message to one admin's own WeChat first (``message/mass/preview``)."""
+    from bot.jobs.queue import wechat_api
+
+    notice = db.session.get(Notice, notice_id)
+    if notice is None:
+        return "missing"
+    url = public_url("pages.notice", notice_id=notice.id)
+    text = render_template_text("replies/notices/push.txt", notice=notice, url=url)
+    wechat_api().post(
+        "message/mass/preview",
+        data={"touser": openid, "msgtype": "text", "text": {"content": text}},
+    )
+    notice.preview_at = utcnow()
+    db.session.commit()
+    return "sent"
+
+
+# -- the chore ------------------------------------------------------------------------------
+
+
+def sweep() -> int:
+    """Restart sends whose chains all died, poll mass jobs, match job reports; answer how
+    many sends were restarted."""
+    cfg = current_app.config
+    redis = current_app.extensions["redis"]
+    now = utcnow()
+    restarted = 0
+    active = db.session.execute(
+        select(Notice).where(
+            Notice.status.in_((compose.SENDING, compose.SENT)),
+            Notice.updated_at >= now - timedelta(days=3),
+        )
+    ).scalars()
+    for notice in list(active):
+        reconcile.match_events(db.session, notice, now)
+        if notice.channel == "mass":
+            _poll_mass(notice)
+            continue
+        if notice.status != compose.SENDING or redis.exists(BEAT_KEY.format(notice.id)):
+            continue
+        if deliveries.has_claimable(db.session, notice.id, now, expired=True):
+            db.session.commit()
+            start_chains(notice.id)
+            restarted += 1
+    db.session.commit()
+    if restarted:
+        log.info("notices: restarted %d sends", restarted)
+    del cfg
+    return restarted
+
+
+def _poll_mass(notice: Notice) -> None:
+    from bot.jobs.queue import wechat_api
+
+    if notice.mass_msg_id is None:
+        return
+    if notice.mass_status and notice.mass_status.upper() in reconcile.MASS_FINAL:
+        return
+    try:
+        answer = wechat_api().post("message/mass/get", data={"msg_id": notice.mass_msg_id})
+    except (WeChatClientException, requests.RequestException) as exc:
+        log.warning("mass status of notice %s: %s", notice.id, exc)
+        return
+    if reconcile.apply_mass_status(notice, answer) and notice.status == compose.SENDING:
+        notice.status = compose.SENT
+        notice.finished_at = utcnow()
+
+
+def _started(notice: Notice) -> datetime | None:
+    return notice.started_at
