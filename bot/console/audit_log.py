@@ -119,6 +119,7 @@ def export(fmt: str) -> ResponseReturnValue:
     headers = [LABELS[c] for c in COLUMNS]
     response = exports.download(f"audit-{utcnow():%Y%m%d}", fmt, headers, records, worded=False)
     # A download of the audit log is itself an act worth recording.
-    audit("audit.export", fmt, rows=len(records), **{k: str(v) for k, v in _filters().items() if v})
+    used = {k: str(v) for k, v in _filters().items() if v}
+    audit("audit.export", fmt, rows=len(records), filters=used)
     sql().commit()
     return response
