@@ -87,6 +87,10 @@ ORG_CHAMBER_DEPT = "商会工作部"
 ORG_LEGAL_DEPT = "法律维权部"
 ORG_ECONOMIC_DEPT = "经济服务部"
 ORG_MEDIATION_COMMITTEE = "示范市商会人民调解委员会"
+# What members are told 法治体检 costs (公益法律服务: free unless a federation says otherwise),
+# and the partner banks a financing request may be shared with (named in the consent).
+ORG_LEGAL_CHECKUP_FEE = "免费（公益法律服务，不向企业收取任何费用）"
+ORG_PARTNER_BANKS = "示范农村商业银行、示范银行示范分行、示范建设银行示范支行"
 # Office hours for the human hand-off: weekdays (0 = Monday) and local hours.
 ORG_TIMEZONE = "Asia/Shanghai"
 

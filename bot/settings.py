@@ -53,6 +53,8 @@ ENV_NAMES: tuple[str, ...] = (
     "ORG_LEGAL_DEPT",
     "ORG_ECONOMIC_DEPT",
     "ORG_MEDIATION_COMMITTEE",
+    "ORG_LEGAL_CHECKUP_FEE",
+    "ORG_PARTNER_BANKS",
 )
 
 

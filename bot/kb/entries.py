@@ -42,6 +42,7 @@ class EntryData:
     region: str | None = None
     valid_until: date | None = None
     reviewed: date | None = None
+    offer: str = ""  # the form a "1" after the answer starts (``offer:`` in the file)
 
     @property
     def questions(self) -> list[str]:
@@ -76,6 +77,7 @@ def parse_entry(text: str) -> EntryData:
         region=meta.get("region"),
         valid_until=_date(meta.get("valid_until")),
         reviewed=_date(meta.get("reviewed")),
+        offer=str(meta.get("offer") or ""),
     )
 
 
@@ -91,6 +93,8 @@ def dump_entry(entry: EntryData) -> str:
         "valid_until": entry.valid_until.isoformat() if entry.valid_until else None,
         "reviewed": entry.reviewed.isoformat() if entry.reviewed else None,
     }
+    if entry.offer:
+        meta["offer"] = entry.offer
     header = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
     text = f"---\n{header}---\n{entry.answer}\n"
     if entry.detail:
@@ -129,6 +133,7 @@ def to_row(entry: EntryData, row: KnowledgeEntry | None = None) -> KnowledgeEntr
     row.region = entry.region
     row.valid_until = entry.valid_until
     row.reviewed = entry.reviewed
+    row.offer = entry.offer
     return row
 
 
@@ -145,6 +150,7 @@ def from_row(row: KnowledgeEntry) -> EntryData:
         region=row.region,
         valid_until=row.valid_until,
         reviewed=row.reviewed,
+        offer=row.offer or "",
     )
 
 

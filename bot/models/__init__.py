@@ -17,6 +17,7 @@ from bot.models.log import ConversationLog
 from bot.models.members import Chamber, Member, MemberRequest
 from bot.models.notices import Delivery, Notice
 from bot.models.org import Committee, Department
+from bot.models.services import Provider, ProxyItem
 from bot.models.staff import AdminUser, AuditLog
 from bot.models.training import Registration, TrainingSession
 from bot.models.wechat import Follower, OutboundMessage, PendingReply
@@ -46,6 +47,8 @@ __all__ = [
     "OutboundMessage",
     "Outbox",
     "PendingReply",
+    "Provider",
+    "ProxyItem",
     "Registration",
     "TrainingSession",
     "UnansweredQuestion",

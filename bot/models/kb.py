@@ -28,6 +28,8 @@ class KnowledgeEntry(db.Model):  # type: ignore[name-defined,misc]
     valid_until: Mapped[date | None] = mapped_column(Date)
     reviewed: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The form the answer offers to start ("回复1立即预约"): a form's name, or "".
+    offer: Mapped[str] = mapped_column(String(40), default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
