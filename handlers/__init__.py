@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.dialogue.intents import Intent
 from handlers import (
+    appeal_feedback,
     appeal_submit,
     case_status,
     common,
@@ -41,6 +42,7 @@ ALL: tuple[Intent, ...] = (
     member_bind.intent,
     mediation_apply.intent,
     appeal_submit.intent,
+    appeal_feedback.intent,
     case_status.intent,
     notices.intent,
     services.legal_checkup,

@@ -418,7 +418,7 @@ def feedback(
         raise CaseRefused("bad_feedback", solved=solved, rating=rating)
     action = "reopen" if solved == "未解决" or rating == "不满意" else "rate"
     data = {"solved": solved, "rating": rating, "comment": comment}
-    return engine.act(db, case, action, None, today=today, data=data)
+    return engine.act(db, case, action, None, today=today, data=data, by_member=True)
 
 
 def close_unrated(db: DBSession, today: date) -> int:

@@ -145,12 +145,15 @@ def act(
     *,
     today: date,
     data: dict[str, Any] | None = None,
+    by_member: bool = False,
 ) -> CaseEvent:
     """Make the named action of the case's kind (``schedule``, ``transfer``, ``note`` …)."""
     transition = kind_of(case).transition(action)
     if transition is None:
         raise CaseRefused("unknown_action", action=action)
-    return perform(db, case, transition, user, note, today=today, data=data or {})
+    return perform(
+        db, case, transition, user, note, today=today, data=data or {}, by_member=by_member
+    )
 
 
 def allowed_actions(case: Case, user: AdminUser | None) -> list[Transition]:
@@ -171,8 +174,13 @@ def perform(
     *,
     today: date,
     data: dict[str, Any] | None = None,
+    by_member: bool = False,
 ) -> CaseEvent:
-    """Make ``transition`` on ``case`` as ``user`` (None: the system, e.g. a chore)."""
+    """Make ``transition`` on ``case`` as ``user`` (None: the system, e.g. a chore).
+
+    ``by_member``: the member made it in the chat (their 回访 answer): the history row is
+    theirs and member-visible, and nothing is owed to them — the bot's reply is the message.
+    """
     kind = kind_of(case)
     note = (note or "").strip()
     values = {k: v for k, v in (data or {}).items() if v not in (None, "")}
@@ -225,7 +233,7 @@ def perform(
     event = record(
         db,
         case,
-        actor=user.username if user is not None else SYSTEM,
+        actor=MEMBER if by_member else user.username if user is not None else SYSTEM,
         actor_id=user.id if user is not None else None,
         action=transition.action,
         from_status=before,
@@ -234,7 +242,7 @@ def perform(
         visibility=MEMBER if transition.tell else INTERNAL,
         data=step.data,
     )
-    if transition.tell and case.openid:
+    if transition.tell and case.openid and not by_member:
         tell(db, case, transition.action, event=event, extra=step.context)
     return event
 
