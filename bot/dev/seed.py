@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot.extensions import db
 from bot.kb import entries as knowledge
-from bot.models import KnowledgeEntry
+from bot.models import Case, KnowledgeEntry
 
 
 def load_all(demo: bool = True) -> Iterator[str]:
@@ -20,6 +20,7 @@ def load_all(demo: bool = True) -> Iterator[str]:
         yield load_demo()
         yield load_mediation_demo()
         yield load_departments()
+        yield load_appeals_demo()
 
 
 def load_demo() -> str:
@@ -186,3 +187,44 @@ def load_departments() -> str:
     )
     db.session.commit()
     return "departments: 2 departments"
+
+
+def load_appeals_demo() -> str:
+    """Two demo appeals routed to the departments: one just submitted, one acknowledged."""
+    from bot.services import clock
+    from bot.services.cases import appeals, engine
+
+    if db.session.execute(
+        select(func.count()).select_from(Case).where(Case.kind == appeals.NAME)
+    ).scalar_one():
+        return "appeals demo: already present (kept)"
+    cfg = current_app.config
+    today = clock.local_now(cfg).date()
+    demo = [
+        ("o-demo-member-1", "融资", "一般", "续贷审批迟迟不批", False),
+        ("o-demo-member-2", "营商环境", "紧急", "园区频繁停电影响生产", True),
+    ]
+    for openid, category, urgency, title, acknowledge in demo:
+        workdays = appeals.answer_workdays(category, urgency, cfg)
+        promised = appeals.promise(db.session, today, workdays)
+        case = engine.open_case(
+            db.session,
+            appeals.KIND,
+            openid=openid,
+            today=today,
+            category=category,
+            title=title,
+            data={
+                "urgency": urgency,
+                "title": title,
+                "content": "示范数据：用于演示企业诉求的受理、答复和回访流程。",
+                "company": "示范市青禾科技有限公司",
+                "answer_workdays": workdays,
+                "answer_due": promised.isoformat() if promised else "",
+                "confidential": False,
+            },
+        )
+        if acknowledge:
+            engine.act(db.session, case, "acknowledge", None, today=today)
+    db.session.commit()
+    return "appeals demo: 2 appeals"
