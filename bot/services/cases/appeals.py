@@ -44,7 +44,10 @@ from bot.services.cases.spec import (
 )
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from bot.extensions import DBSession
+    from bot.models import AdminUser
 
 NAME = "appeal"
 CATEGORIES = (
@@ -440,3 +443,23 @@ def close_unrated(db: DBSession, today: date) -> int:
 
 def is_confidential(case: Case) -> bool:
     return case.kind == NAME and bool((case.data or {}).get("confidential"))
+
+
+# -- the rates the dashboard and reports show ----------------------------------------------------
+def rates(
+    db: DBSession,
+    start: date | None,
+    end: date | None,
+    user: AdminUser | None,
+    *,
+    zone: tzinfo | None = None,
+    today: date | None = None,
+) -> dict[str, tuple[int, int]]:
+    """Each appeal rate for appeals submitted from ``start`` to ``end`` (local dates, both
+    included) that ``user`` may see (None: all): ``acknowledged_in_time`` (响应率),
+    ``solved`` (解决率), ``satisfied`` (满意率), ``answered_on_time`` (按期答复率), ``closed``
+    (办结率), each as (numerator, denominator). The definitions: ``appeal_stats``."""
+    from bot.services import clock
+    from bot.services.cases import appeal_stats
+
+    return appeal_stats.rates(db, start, end, user, today=today, zone=zone or clock.zone({}))
