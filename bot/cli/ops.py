@@ -167,8 +167,11 @@ def _joined(items: list[dict[str, Any]], fmt: str) -> list[dict[str, Any]]:
 @export_cli.command("appeals")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 def export_appeals(fmt: str) -> None:
-    """Appeals (none until online appeal intake is enabled)."""
-    emit([], ("ticket_no", "openid", "category", "department", "status", "created_at"), fmt)
+    """Appeals (诉求): CONTRACT.md's fields, then urgency, due_at, acknowledged_at,
+    answered_at, solved, rating, reopened."""
+    from bot.services.cases import rows
+
+    emit(rows.appeal_rows(db.session), rows.APPEAL_FIELDS, fmt)
 
 
 @export_cli.command("deliveries")

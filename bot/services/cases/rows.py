@@ -48,8 +48,35 @@ DISPUTE_FIELDS = (
     "outcome",
     "route_rule",
 )
+# CONTRACT.md's appeals fields, then issue 13's (urgency … reopened).
+APPEAL_FIELDS = (
+    "ticket_no",
+    "openid",
+    "category",
+    "department",
+    "status",
+    "created_at",
+    "urgency",
+    "due_at",
+    "acknowledged_at",
+    "answered_at",
+    "solved",
+    "rating",
+    "reopened",
+)
+# The console's download adds what staff work with (identity masked where confidential).
+APPEAL_CONSOLE_FIELDS = (
+    "ticket_no", "title", "category", "urgency", "department", "status", "created_at",
+    "due_at", "answer_due", "acknowledged_at", "answered_at", "solved", "rating",
+    "reopened", "escalated", "confidential", "company", "credit_code", "contact", "phone",
+    "openid",
+)  # fmt: skip
+# What a confidential appeal hides from anyone but an admin (the department's officers):
+# the enterprise's identity, in lists, pages, downloads and 一企一档 alike.
+IDENTITY_FIELDS = ("company", "credit_code", "contact", "phone", "openid", "chamber")
+MASK = "保密"  # what staff read in place of a hidden value (the console's word for it)
 COMMITTEE_FIELDS = ("id", "name", "dispute_types", "chamber_id", "contact", "is_default")
-DEPARTMENT_FIELDS = ("id", "name", "categories", "contact")
+DEPARTMENT_FIELDS = ("id", "name", "categories", "contact", "active")
 
 
 class Names:
@@ -90,7 +117,7 @@ def case_rows(
         {
             "number": c.number,
             "kind": c.kind,
-            "openid": c.openid,
+            "openid": MASK if hides_identity(c, user) else c.openid,
             "status": c.status,
             "assignee": names.assignee(c),
             "created_at": _iso(c.created_at),
@@ -145,9 +172,59 @@ def committee_rows(db: DBSession) -> list[dict[str, Any]]:
 
 def department_rows(db: DBSession) -> list[dict[str, Any]]:
     return [
-        {"id": d.id, "name": d.name, "categories": list(d.categories or []), "contact": d.contact}
+        {
+            "id": d.id,
+            "name": d.name,
+            "categories": list(d.categories or []),
+            "contact": d.contact,
+            "active": d.active,
+        }
         for d in db.execute(select(Department).order_by(Department.id)).scalars()
     ]
+
+
+def hides_identity(case: Case, user: AdminUser | None) -> bool:
+    """Whether ``user`` must not see who filed ``case``: a confidential appeal, shown to
+    anyone but an admin (``None`` is the operators' CLI, which sees everything)."""
+    confidential = case.kind == "appeal" and bool((case.data or {}).get("confidential"))
+    return confidential and user is not None and user.role != "admin"
+
+
+def appeal_rows(db: DBSession, *, user: AdminUser | None = None) -> list[dict[str, Any]]:
+    """Appeals as CONTRACT.md's ``appeals`` rows plus issue 13's fields and, for the
+    console, the title and the enterprise's identity (masked for a confidential appeal)."""
+    names = Names(db)
+    out = []
+    for c in _cases(db, user, "appeal"):
+        data = c.data or {}
+        feedback = data.get("feedback") or {}
+        row = {
+            "ticket_no": c.number,
+            "openid": c.openid,
+            "title": c.title,
+            "category": c.category,
+            "urgency": data.get("urgency", ""),
+            "department": names.departments.get(c.department_id or 0, ""),
+            "status": c.status,
+            "created_at": _iso(c.created_at),
+            "due_at": _iso(c.due_at),
+            "answer_due": data.get("answer_due") or None,
+            "acknowledged_at": _iso(c.accepted_at),
+            "answered_at": data.get("answered_on") or None,
+            "solved": feedback.get("solved") or None,
+            "rating": feedback.get("rating") or None,
+            "reopened": int(data.get("reopened") or 0),
+            "escalated": bool(data.get("escalated")),
+            "confidential": bool(data.get("confidential")),
+            "company": data.get("company", ""),
+            "credit_code": data.get("credit_code", ""),
+            "contact": data.get("contact", ""),
+            "phone": data.get("phone", ""),
+        }
+        if hides_identity(c, user):
+            row.update({name: MASK for name in IDENTITY_FIELDS if name in row})
+        out.append(row)
+    return out
 
 
 def _amount(case: Case) -> float | int | None:
@@ -169,7 +246,8 @@ def kind_rows(
     return case_rows(db, kind=kind, user=user), CASE_FIELDS
 
 
-# A kind whose download is a table of its own (CONTRACT.md: disputes; appeals come next).
+# A kind whose download is a table of its own (CONTRACT.md: disputes, appeals).
 KIND_ROWS: dict[str, tuple[Callable[..., list[dict[str, Any]]], tuple[str, ...]]] = {
     "mediation": (dispute_rows, DISPUTE_FIELDS),
+    "appeal": (appeal_rows, APPEAL_CONSOLE_FIELDS),
 }
