@@ -27,6 +27,7 @@ from rq.exceptions import SchedulerNotFound, StopRequested
 
 from bot.jobs.outbox import case_chores
 from bot.jobs.queue import send_reminders
+from bot.jobs.staff import staff_chores
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ CHORES: tuple[Chore, ...] = (
     # Cases: 司法确认 reminders owed today, overdue deadlines noted, the outbox swept. Each
     # reminder and message has a unique key, so a round run twice sends nothing twice.
     Chore("case-chores", case_chores, "CHORES_INTERVAL_SECONDS"),
+    # Staff: answered appeals past their 回访 window closed, reminders before and after a
+    # deadline and the daily digests to staff's own WeChat (unique outbox keys: idempotent).
+    Chore("staff-chores", staff_chores, "CHORES_INTERVAL_SECONDS"),
 )
 
 
