@@ -48,7 +48,11 @@ def queued(connection: redis.Redis) -> list[str]:
 
 
 def test_the_reminders_are_a_chore():
-    assert [chore.func.__name__ for chore in CHORES] == ["send_reminders", "case_chores"]
+    assert [chore.func.__name__ for chore in CHORES] == [
+        "send_reminders",
+        "case_chores",
+        "staff_chores",
+    ]
     scheduler = make_scheduler(redis.Redis(), CONFIG)
     job = next(j for j in scheduler.get_jobs() if j.name == "training-reminders")
     assert job.func_name == "bot.jobs.queue.send_reminders"
