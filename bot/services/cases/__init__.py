@@ -4,12 +4,20 @@
 ``engine`` runs every kind (open, change, history, owing the member a message), ``outbox``
 keeps what is owed until a job sends it, ``scope`` says who sees which cases, ``clocks``
 watches deadlines and reminders, ``stats`` counts, ``rows`` exports. One module per kind
-declares it: ``mediation`` (调解) now; appeals and the other services follow the same way.
+declares it: ``mediation`` (调解), ``appeals`` (诉求), ``legal_checkup`` (法治体检),
+``financing`` (政银企对接), ``proxy`` (商会代办), ``investment`` (招商线索).
 """
 
 from __future__ import annotations
 
-from bot.services.cases import appeals, mediation
+from bot.services.cases import (
+    appeals,
+    financing,
+    investment,
+    legal_checkup,
+    mediation,
+    proxy,
+)
 from bot.services.cases.engine import (
     CaseNotFound,
     CaseRefused,
@@ -35,12 +43,16 @@ __all__ = [
     "appeals",
     "by_number",
     "cases_visible_to",
+    "financing",
+    "investment",
     "kind_of",
+    "legal_checkup",
     "lookup",
     "may_see",
     "mediation",
     "of_member",
     "open_case",
+    "proxy",
     "set_status",
     "visible_case",
 ]

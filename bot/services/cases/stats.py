@@ -33,8 +33,11 @@ class Tally:
     success: int = 0
     failure: int = 0
     other: int = 0  # ended without an outcome (不予受理 …)
-    amount: Decimal = Decimal(0)
-    settled_amount: Decimal = Decimal(0)
+    amount: Decimal = Decimal(0)  # asked or involved (``case.amount``), every case
+    settled_amount: Decimal = Decimal(0)  # ``case.amount`` of the cases solved
+    # What the outcomes came to, where a kind records it (``data["outcome_amount"]``: the
+    # loan obtained, the investment landed) — beside what was asked, as federations report.
+    outcome_amount: Decimal = Decimal(0)
     days: list[int] = field(default_factory=list)
 
     @property
@@ -55,6 +58,7 @@ class Tally:
         if case.outcome == "success":
             self.success += 1
             self.settled_amount += case.amount or 0
+            self.outcome_amount += _outcome_amount(case)
         elif case.outcome == "failure":
             self.failure += 1
         elif kind.is_final(case.status):
@@ -64,6 +68,14 @@ class Tally:
         if case.outcome and case.settled_at is not None:
             start = case.accepted_at or case.created_at
             self.days.append(max(0, (case.settled_at - start).days))
+
+
+def _outcome_amount(case: Case) -> Decimal:
+    value = (case.data or {}).get("outcome_amount")
+    try:
+        return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+    except ArithmeticError:
+        return Decimal(0)
 
 
 @dataclass
