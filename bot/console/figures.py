@@ -42,6 +42,7 @@ from bot.services.cases.clocks import overdue_clause
 MAX_DAYS = 366  # a year, leap or not: the longest period a page or a download covers
 PRESETS = (7, 30, 90)  # the dashboard's quick choices, in days
 TOP = 10  # rows of the "top questions / intents" lists
+MAX_SESSIONS = 15  # bars of the registrations chart
 POLICY_INTENT = "policy_question"
 BANDS = ("answer", "choices", "none")
 
@@ -292,16 +293,15 @@ def case_figures(period: Period, user: AdminUser, today: date) -> list[dict[str,
 
 
 def registration_figures(period: Period) -> list[dict[str, Any]]:
-    """Sessions starting in the period (not cancelled), with their registrations by status."""
-    low, high = period.local()
+    """Sessions (not cancelled) that start in the period or after it — registrations are
+    mostly for what is coming — with their registrations by status; at most
+    :data:`MAX_SESSIONS`, the earliest first."""
+    low, _ = period.local()
     sessions = sql().execute(
         select(TrainingSession)
-        .where(
-            TrainingSession.starts_at >= low,
-            TrainingSession.starts_at < high,
-            TrainingSession.status != "cancelled",
-        )
+        .where(TrainingSession.starts_at >= low, TrainingSession.status != "cancelled")
         .order_by(TrainingSession.starts_at, TrainingSession.id)
+        .limit(MAX_SESSIONS)
     )
     rows = list(sessions.scalars())
     counts: dict[int, dict[str, int]] = {}
