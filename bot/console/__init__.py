@@ -22,10 +22,12 @@ from werkzeug.exceptions import HTTPException
 
 from bot.console import (
     access,
+    appeals,
     audit_log,
     auth,
     cases,
     dashboard,
+    enterprises,
     handoffs,
     kb,
     log,
@@ -48,6 +50,8 @@ bp.register_blueprint(members.bp, url_prefix="/members")
 bp.register_blueprint(kb.bp, url_prefix="/kb")
 bp.register_blueprint(log.bp, url_prefix="/log")
 bp.register_blueprint(cases.bp)  # one area per case kind (/disputes …) and /calendar
+bp.register_blueprint(appeals.bp)  # /departments (the appeals' own pages ride on cases.bp)
+bp.register_blueprint(enterprises.bp, url_prefix="/enterprises")  # 一企一档
 bp.register_blueprint(reports.bp, url_prefix="/reports")
 bp.register_blueprint(users.bp, url_prefix="/users")
 bp.register_blueprint(audit_log.bp, url_prefix="/audit")

@@ -171,7 +171,7 @@ def _today() -> date:
     return local_now().date()
 
 
-def _common(kind: CaseKind) -> dict[str, Any]:
+def common_context(kind: CaseKind) -> dict[str, Any]:
     return {
         "kind": kind,
         "label": label(kind),
@@ -265,7 +265,7 @@ def list_view(kind: CaseKind) -> ResponseReturnValue:
         assignee=names.assignee,
         overdue=lambda case: is_overdue(case, _today()),
         runs_out=calendar.runs_out_soon(sql(), _today()),
-        **_common(kind),
+        **common_context(kind),
         **more,
     )
 
@@ -301,7 +301,7 @@ def _case_context(kind: CaseKind, case: Case) -> dict[str, Any]:
         "handler": sql().get(AdminUser, case.user_id) if case.user_id else None,
         "attachments": _attachments(case),
         "overdue": is_overdue(case, _today()),
-        **_common(kind),
+        **common_context(kind),
         **more,
     }
 
@@ -423,7 +423,7 @@ def stats_view(kind: CaseKind) -> ResponseReturnValue:
     figures = stats.report(
         sql(), kind, staff(), start=start, end=end, zone=clock.zone(current_app.config)
     )
-    return render(part(kind, "stats"), report=figures, start=start, end=end, **_common(kind))
+    return render(part(kind, "stats"), report=figures, start=start, end=end, **common_context(kind))
 
 
 # -- one area per kind -------------------------------------------------------------------
