@@ -16,6 +16,7 @@ workbook and the print layout cannot disagree.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 from collections.abc import Callable
 from typing import Any
@@ -134,7 +135,9 @@ def report_figures(period: figures.Period, user: AdminUser) -> dict[str, Any]:
     rates_of = appeal_rates()
     appeals: dict[str, dict[str, Any]] | None = None
     if rates_of is not None:
-        found = rates_of(sql(), period.start, period.end, user)
+        # The organisation's zone, when the service takes one (its days are local days).
+        extra = {"zone": figures.zone()} if "zone" in inspect.signature(rates_of).parameters else {}
+        found = rates_of(sql(), period.start, period.end, user, **extra)
         appeals = {str(name): _fraction(pair) for name, pair in dict(found).items()}
     return {
         "period": period,

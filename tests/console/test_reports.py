@@ -117,7 +117,12 @@ def test_the_appeals_rates_show_their_parts(console, client, monkeypatch) -> Non
 
     def rates(db_session, start, end, user):
         calls.append((start, end, user.username))
-        return {"响应率": (9, 10), "解决率": (7, 9), "满意率": (0, 0)}
+        return {
+            "satisfied": (0, 0),
+            "closed": (3, 4),
+            "acknowledged_in_time": (9, 10),
+            "solved": (7, 9),
+        }
 
     monkeypatch.setattr(reports, "appeal_rates", lambda: rates)
     console.login()
