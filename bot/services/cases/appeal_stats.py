@@ -5,7 +5,8 @@ The period is of submission (local dates, both included), over the appeals a use
 What each figure counts:
 
 * **received** (收到): appeals submitted in the period; **returned** (退回), **closed** (已办结),
-  **open** (still being worked on), **overdue** (open and past their current deadline),
+  **open** (still being worked on), **overdue** (the department owes the next step and its
+  current deadline has passed),
   **escalated** (a second 不满意 sent it to an admin).
 * **响应率** (``acknowledged_in_time``): appeals the department answered at intake — acknowledged
   or returned — on or before the acknowledgement deadline, over those it answered plus
@@ -40,6 +41,8 @@ from bot.services.cases.rows import Names
 
 NAME = "appeal"
 SUBMITTED, CLOSED, RETURNED = "已提交", "已办结", "退回"
+# Overdue counts where the department owes the next step (not the enterprise's 回访 window).
+OWED = ("已提交", "已受理", "办理中")
 GOOD_RATINGS = frozenset({"满意", "基本满意"})
 RESPONSES = frozenset({"acknowledge", "return"})
 # The rates, in the order they are shown: identifier → (numerator, denominator) attributes.
@@ -223,7 +226,7 @@ def facts(db: DBSession, case: Case, today: date, zone: tzinfo) -> Facts:
     feedback = data.get("feedback") or {}
     return Facts(
         status=case.status,
-        overdue=not final and case.due_at is not None and case.due_at < today,
+        overdue=case.status in OWED and case.due_at is not None and case.due_at < today,
         escalated=bool(data.get("escalated")),
         reopenings=int(data.get("reopened") or 0),
         responded_in_time=responded,
