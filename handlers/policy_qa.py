@@ -3,12 +3,16 @@
 Three bands (``bot.kb.answers``): a confident answer with its source; "您是想问" with
 numbered choices (a reply of the number answers it); or an honest "暂时没有找到", which
 records the question in ``unanswered_questions`` for curators. No slots.
+
+An entry about a service may offer to start its form (front matter ``offer: legal_checkup``):
+the answer ends with the form's ``replies/<form>/offer.txt`` ("回复1立即预约"), and a "1"
+next starts that form.
 """
 
 from __future__ import annotations
 
 from bot.dialogue.intents import Intent
-from bot.dialogue.replies import Reply
+from bot.dialogue.replies import Reply, render
 from bot.dialogue.turn import Turn
 from bot.kb import answers
 from bot.kb.base import Decision
@@ -37,6 +41,8 @@ def answer(turn: Turn) -> Reply:
         turn.state.choice_kind = intent.name
     elif found.band == "none":
         _record_unanswered(turn, found.decision)
+    elif found.topic is not None:
+        return _with_offer(turn, found.topic, found.reply)
     return found.reply
 
 
@@ -46,7 +52,29 @@ def _chosen(turn: Turn, number: int) -> Reply:
         return Reply("replies/policy_question/bad_choice.txt", {"count": len(topics)})
     turn.state.choices = []
     turn.state.choice_kind = None
-    return answers.answer_topic(turn.kb, topics[number - 1], org=turn.org, links=turn.links)
+    picked = topics[number - 1]
+    if picked.startswith(OFFER):
+        return turn.start_form(picked[len(OFFER) :])
+    reply = answers.answer_topic(turn.kb, picked, org=turn.org, links=turn.links)
+    return _with_offer(turn, picked, reply)
+
+
+# A choice that starts a form rather than answering an entry ("offer:legal_checkup").
+OFFER = "offer:"
+
+
+def _with_offer(turn: Turn, topic: str, reply: Reply) -> Reply:
+    """The answer, and the entry's offer to start its form when it makes one."""
+    entry = turn.kb.entry(topic)
+    form = getattr(entry, "offer", "") if entry is not None else ""
+    if not form or turn.forms is None or form not in turn.forms.forms:
+        return reply
+    turn.state.choices = [f"{OFFER}{form}"]
+    turn.state.choice_kind = intent.name
+    return Reply(
+        "replies/policy_question/offered.txt",
+        {"answer": render(reply), "offer": render(Reply(f"replies/{form}/offer.txt"))},
+    )
 
 
 def _record_unanswered(turn: Turn, decision: Decision) -> None:

@@ -36,10 +36,9 @@ def test_a_question_about_new_policies_goes_to_the_knowledge_base(app, wechat):
     assert row.intent == "policy_question" and row.handler.endswith("policy_qa.answer")
 
 
-def test_booking_a_legal_check_up_explains_how_for_now(app, wechat):
+def test_booking_a_legal_check_up_starts_the_booking(app, wechat):
     reply = wechat.say("帮我约一下法制体检")
-    assert "法治体检" in reply and app.config["ORG_PHONE"] in reply
-    assert "电话预约" in reply and "在线预约功能正在建设中" in reply
+    assert "预约法治体检" in reply and "免费" in reply and "企业名称" in reply
     flush(app.extensions["redis"])
     assert ConversationLog.query.one().intent == "legal_checkup"
 

@@ -74,7 +74,9 @@ def _grant(step: Step) -> None:
     data["outcome_amount"] = str(int(amount)) if amount == amount.to_integral() else str(amount)
     step.case.data = data
     step.data["obtained"] = data["outcome_amount"]
-    step.context.update(obtained=data["outcome_amount"])
+    step.context.update(
+        obtained=data["outcome_amount"], obtained_text=f"{amount:,.2f}".removesuffix(".00")
+    )
 
 
 def _fail(step: Step) -> None:
