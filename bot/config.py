@@ -55,11 +55,13 @@ NOTICE_TEMPLATE_ID = ""
 # Sending: rows claimed per batch, their lease, concurrent requests per worker, how many
 # send jobs run side by side (more than workers, so a new worker finds one at once), and how
 # often the sweep resumes what a dead worker left.
-NOTICE_BATCH_SIZE = 200
+NOTICE_BATCH_SIZE = 500
 NOTICE_LEASE_SECONDS = 60
-NOTICE_SEND_THREADS = 8
+NOTICE_SEND_THREADS = 6
 NOTICE_CHAINS = 4
 NOTICE_SWEEP_SECONDS = 30
+# Seconds a notice's API call may take; longer is a time-out (outcome unknown).
+NOTICE_REQUEST_TIMEOUT = 5.0
 # How often `flask scheduler` queues the chores (tomorrow's training reminders) for a worker.
 CHORES_INTERVAL_SECONDS = 600
 

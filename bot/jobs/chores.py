@@ -25,6 +25,7 @@ from redis.lock import Lock
 from rq.cron import CronScheduler
 from rq.exceptions import SchedulerNotFound, StopRequested
 
+from bot.jobs.notices import sweep as notices_sweep
 from bot.jobs.outbox import case_chores
 from bot.jobs.queue import send_reminders
 from bot.jobs.staff import staff_chores
@@ -53,6 +54,9 @@ CHORES: tuple[Chore, ...] = (
     # Cases: 司法确认 reminders owed today, overdue deadlines noted, the outbox swept. Each
     # reminder and message has a unique key, so a round run twice sends nothing twice.
     Chore("case-chores", case_chores, "CHORES_INTERVAL_SECONDS"),
+    # Notices: sends whose every chain died restarted, mass jobs polled, job reports matched.
+    # Claims are leased and keyed, so a sweep run twice sends nothing twice.
+    Chore("notices", notices_sweep, "NOTICE_SWEEP_SECONDS"),
     # Staff: answered appeals past their 回访 window closed, reminders before and after a
     # deadline and the daily digests to staff's own WeChat (unique outbox keys: idempotent).
     Chore("staff-chores", staff_chores, "CHORES_INTERVAL_SECONDS"),

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -37,11 +37,15 @@ from bot.services import clock
 from bot.services.notices import compose, deliveries, reconcile, rules
 from bot.services.notices.deliveries import Claimed
 from bot.wechat.api import ApiBackoff, BotWeChatClient
+from bot.wechat.lean import ApiError as LeanApiError
+from bot.wechat.lean import LeanPoster, NotSent, Unknown
 
 log = logging.getLogger(__name__)
 
 SLICE_SECONDS = 20.0
 BEAT_KEY = "bot:notices:beat:{}"
+WAITER_KEY = "bot:notices:waiter:{}"
+WAIT_IN_JOB_SECONDS = 15.0  # pauses up to this long are slept out by the job
 UNKNOWN_RETRIES = 2  # further requests under the de-duplication key after a time-out
 _local = threading.local()
 
@@ -92,13 +96,20 @@ class _Stop(Exception):
 
 
 def drive(notice_id: int) -> dict[str, int]:
-    """One link of a chain: send batches for a time slice; queue what comes next."""
+    """One link of a chain: send batches for a time slice, then queue the next link.
+
+    Waits happen here, not in RQ's scheduler (whose lock a killed worker holds for a while):
+    a short pause (-1) is slept out; with nothing left to claim but rows leased by others,
+    one chain (``WAITER_KEY``) stays to claim them once their lease runs out, in case their
+    worker died. A long pause (45009) ends the chain; the sweep resumes the send after it.
+    """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     cfg = app.config
     me = worker_name()
     lease = timedelta(seconds=_lease(cfg))
     limit = int(cfg.get("NOTICE_BATCH_SIZE", 200))
     redis = app.extensions["redis"]
+    beat = BEAT_KEY.format(notice_id)
     ends = time.monotonic() + SLICE_SECONDS
     done = 0
     with ThreadPoolExecutor(int(cfg.get("NOTICE_SEND_THREADS", 8))) as pool:
@@ -111,15 +122,25 @@ def drive(notice_id: int) -> dict[str, int]:
             if notice.paused_until and notice.paused_until > now:
                 wait = (notice.paused_until - now).total_seconds()
                 db.session.rollback()
-                _queue().enqueue_in(timedelta(seconds=wait + 0.5), _DRIVE, notice_id)
-                return {"sent": done}
+                if wait > WAIT_IN_JOB_SECONDS:
+                    return {"sent": done}  # the sweep resumes it
+                redis.set(beat, me, ex=int(wait) + _lease(cfg))
+                time.sleep(wait)
+                continue
             channel, payload = notice.channel, _payload(notice)
             db.session.rollback()
             claimed = _claim(notice_id, channel, me, limit, lease)
             if not claimed:
-                _after_last_batch(notice_id)
-                return {"sent": done}
-            redis.set(BEAT_KEY.format(notice_id), me, ex=int(lease.total_seconds()))
+                left = _after_last_batch(notice_id)
+                waiter = WAITER_KEY.format(notice_id)
+                if left is None or not redis.set(waiter, me, nx=True, ex=int(left) + 10):
+                    return {"sent": done}
+                redis.set(beat, me, ex=int(left) + _lease(cfg))
+                time.sleep(left)
+                redis.delete(waiter)
+                ends = time.monotonic() + SLICE_SECONDS
+                continue
+            redis.set(beat, me, ex=int(lease.total_seconds()))
             outcomes, stop = _send_batch(app, pool, channel, payload, notice_id, claimed)
             deliveries.record(db.session, outcomes, me, utcnow())
             if stop is not None:
@@ -127,12 +148,9 @@ def drive(notice_id: int) -> dict[str, int]:
                 if paused is not None:
                     paused.paused_until = utcnow() + timedelta(seconds=stop.delay)
                     paused.pause_reason = stop.reason[:60]
+                log.warning("notice %s paused %.0f s: %s", notice_id, stop.delay, stop.reason)
             db.session.commit()
             done += sum(1 for o in outcomes if o["status"] == deliveries.SENT)
-            if stop is not None:
-                log.warning("notice %s paused %.0f s: %s", notice_id, stop.delay, stop.reason)
-                _queue().enqueue_in(timedelta(seconds=stop.delay + 0.5), _DRIVE, notice_id)
-                return {"sent": done}
     _queue().enqueue(_DRIVE, notice_id, job_timeout=600, result_ttl=60, failure_ttl=3600)
     return {"sent": done}
 
@@ -156,9 +174,9 @@ def _claim(notice_id: int, channel: str, me: str, limit: int, lease: timedelta) 
         sqlite_immediate.reset(token)
 
 
-def _after_last_batch(notice_id: int) -> None:
-    """Nothing to claim: finished, or rows leased by others (which may die): look again
-    once their lease runs out."""
+def _after_last_batch(notice_id: int) -> float | None:
+    """Nothing to claim: mark the notice sent when every row is done; else the seconds until
+    the last lease of another worker's rows runs out (None: nothing left to wait for)."""
     token = sqlite_immediate.set(True)
     try:
         notice = db.session.get(Notice, notice_id)
@@ -167,14 +185,14 @@ def _after_last_batch(notice_id: int) -> None:
             reconcile.match_events(db.session, notice, now)
             db.session.commit()
             log.info("notice %s: sending finished", notice_id)
-            return
+            return None
         until = deliveries.leased_until(db.session, notice_id)
         db.session.rollback()
     finally:
         sqlite_immediate.reset(token)
-    if until is not None:
-        wait = max(0.5, (until - utcnow()).total_seconds() + 0.5)
-        _queue().enqueue_in(timedelta(seconds=wait), _DRIVE, notice_id)
+    if until is None:
+        return None
+    return max(0.5, (until - utcnow()).total_seconds() + 0.5)
 
 
 def _payload(notice: Notice) -> dict[str, Any]:
@@ -206,20 +224,20 @@ def template_fields(notice: Notice) -> dict[str, str]:
     return {rules.TEMPLATE_KEYS[name]: value for name, value in values.items()}
 
 
-def _client(app: Flask) -> BotWeChatClient:
-    """One API client per sending thread (its HTTP session keeps the connection open)."""
-    client: BotWeChatClient | None = getattr(_local, "client", None)
-    if client is None or getattr(_local, "app", None) is not app:
+def _poster(app: Flask) -> LeanPoster:
+    """One connection per sending thread, kept alive across batches of this job."""
+    poster: LeanPoster | None = getattr(_local, "poster", None)
+    if poster is None or getattr(_local, "app", None) is not app:
         cfg = app.config
-        client = BotWeChatClient(
+        api = BotWeChatClient(
             cfg["WECHAT_APP_ID"],
             cfg["WECHAT_APP_SECRET"],
             base=cfg["WECHAT_API_BASE"],
             client=app.extensions["redis"],
-            timeout=float(cfg.get("NOTICE_REQUEST_TIMEOUT", 5.0)),
         )
-        _local.client, _local.app = client, app
-    return client
+        poster = LeanPoster(api, float(cfg.get("NOTICE_REQUEST_TIMEOUT", 5.0)))
+        _local.poster, _local.app = poster, app
+    return poster
 
 
 def _send_batch(
@@ -256,9 +274,8 @@ def _send_batch(
     return outcomes, (stop[0] if stop else None)
 
 
-def _errcode_outcome(row: Claimed, exc: WeChatClientException) -> dict[str, Any]:
-    code = int(exc.errcode) if exc.errcode is not None else None
-    rule = rules.rule_for(code) if code is not None else None
+def _errcode_outcome(row: Claimed, code: int) -> dict[str, Any]:
+    rule = rules.rule_for(code)
     if rule is None:
         return {"id": row.id, "status": deliveries.FAILED, "error": f"errcode {code}"}
     if rule.action == "skip":
@@ -273,27 +290,27 @@ def _errcode_outcome(row: Claimed, exc: WeChatClientException) -> dict[str, Any]
 def _send_template(
     app: Flask, payload: dict[str, Any], notice_id: int, row: Claimed
 ) -> dict[str, Any]:
-    body = {**payload, "touser": row.openid}
-    key = rules.template_client_msg_id(notice_id, row.id)
     first = row.first_tried_at
     if first is not None and utcnow() - first > rules.CLIENT_MSG_ID_WINDOW:
         # WeChat forgot the key by now: a resend could arrive twice.
         return {"id": row.id, "status": deliveries.UNKNOWN, "error": "dedup_window_passed"}
-    body["client_msg_id"] = key
-    api = _client(app)
+    body = {
+        **payload,
+        "touser": row.openid,
+        "client_msg_id": rules.template_client_msg_id(notice_id, row.id),
+    }
+    poster = _poster(app)
     for _ in range(1 + UNKNOWN_RETRIES):
         try:
-            result = api.post("message/template/send", data=body)
-        except (requests.Timeout, requests.exceptions.ChunkedEncodingError):
+            result = poster.post("message/template/send", body)
+        except Unknown:
             continue  # processed or not: only the same client_msg_id goes again
-        except requests.ConnectionError as exc:
-            raise _Stop(f"connection: {type(exc).__name__}", 5.0) from exc
+        except NotSent as exc:
+            raise _Stop(f"connection: {exc}", 5.0) from exc
         except ApiBackoff as exc:
             raise _Stop(f"{exc.errcode} backoff", exc.delay) from exc
-        except WeChatClientException as exc:
-            if exc.errcode is None:  # an HTTP error page: outcome unknown, go again
-                continue
-            return _errcode_outcome(row, exc)
+        except LeanApiError as exc:
+            return _errcode_outcome(row, exc.errcode)
         return {"id": row.id, "status": deliveries.SENT, "msg_id": result.get("msgid")}
     return {"id": row.id, "status": deliveries.UNKNOWN, "error": "timeout"}
 
@@ -303,22 +320,17 @@ def _send_custom(app: Flask, payload: dict[str, Any], row: Claimed) -> dict[str,
 
     if not take_window(app.extensions["redis"], row.openid):
         return {"id": row.id, "status": deliveries.SKIPPED, "error": "window"}
-    api = _client(app)
     try:
-        api.post("message/custom/send", data={**payload, "touser": row.openid})
-    except requests.ConnectionError as exc:
-        if isinstance(exc, requests.ConnectTimeout) or not isinstance(exc, requests.Timeout):
-            raise _Stop(f"connection: {type(exc).__name__}", 5.0) from exc
-        return {"id": row.id, "status": deliveries.UNKNOWN, "error": "timeout"}
-    except requests.Timeout:
+        _poster(app).post("message/custom/send", {**payload, "touser": row.openid})
+    except Unknown:
         # No de-duplication key on this channel: never sent again.
         return {"id": row.id, "status": deliveries.UNKNOWN, "error": "timeout"}
+    except NotSent as exc:
+        raise _Stop(f"connection: {exc}", 5.0) from exc
     except ApiBackoff as exc:
         raise _Stop(f"{exc.errcode} backoff", exc.delay) from exc
-    except WeChatClientException as exc:
-        if exc.errcode is None:
-            return {"id": row.id, "status": deliveries.UNKNOWN, "error": "http_error"}
-        return _errcode_outcome(row, exc)
+    except LeanApiError as exc:
+        return _errcode_outcome(row, exc.errcode)
     return {"id": row.id, "status": deliveries.SENT}
 
 
@@ -413,7 +425,6 @@ def preview(notice_id: int, openid: str) -> str:
 def sweep() -> int:
     """Restart sends whose chains all died, poll mass jobs, match job reports; answer how
     many sends were restarted."""
-    cfg = current_app.config
     redis = current_app.extensions["redis"]
     now = utcnow()
     restarted = 0
@@ -430,6 +441,8 @@ def sweep() -> int:
             continue
         if notice.status != compose.SENDING or redis.exists(BEAT_KEY.format(notice.id)):
             continue
+        if notice.paused_until is not None and notice.paused_until > now:
+            continue
         if deliveries.has_claimable(db.session, notice.id, now, expired=True):
             db.session.commit()
             start_chains(notice.id)
@@ -437,7 +450,6 @@ def sweep() -> int:
     db.session.commit()
     if restarted:
         log.info("notices: restarted %d sends", restarted)
-    del cfg
     return restarted
 
 
@@ -456,7 +468,3 @@ def _poll_mass(notice: Notice) -> None:
     if reconcile.apply_mass_status(notice, answer) and notice.status == compose.SENDING:
         notice.status = compose.SENT
         notice.finished_at = utcnow()
-
-
-def _started(notice: Notice) -> datetime | None:
-    return notice.started_at

@@ -16,9 +16,7 @@ def statuses(notice_id: int) -> dict[str, str]:
     return {r.openid: r.status for r in rows.scalars()}
 
 
-def test_template_notice_reaches_each_subscribed_follower_once(
-    app, runner, sandbox, sandbox_calls
-):
+def test_template_notice_reaches_each_subscribed_follower_once(app, runner, sandbox, sandbox_calls):
     app.config["NOTICE_TEMPLATE_ID"] = "tpl-notice"
     invoke(runner, "demo", "followers", "30")
     gone = db.session.execute(select(Follower).where(Follower.openid == "o-demo-000007")).scalar()
@@ -65,18 +63,37 @@ def test_busy_platform_pauses_and_resumes(app, runner, sandbox, sandbox_calls):
     app.config["NOTICE_SEND_THREADS"] = 1
     sandbox_calls.fault("message/template/send", -1, times=1)
     notice_id = create_and_send(runner)
+    row = run_send(notice_id)
+    # -1: the batch was given back untried, the send paused (2 s) and then resumed.
+    assert row.status == "sent"
+    assert row.pause_reason and row.pause_reason.startswith("-1")
+    calls = sandbox_calls.list("message/template/send")
+    assert [c["errcode"] for c in calls] == [-1, 0, 0, 0, 0]
+    assert calls[1]["time"] - calls[0]["time"] >= 1.5
+    assert received(sandbox, "template")["messages"] == 4
+    assert set(statuses(notice_id).values()) == {"sent"}
+
+
+def test_daily_quota_ends_the_chain_and_the_sweep_resumes_after_it(
+    app, runner, sandbox, sandbox_calls
+):
+    invoke(runner, "demo", "followers", "2")
+    app.config["NOTICE_SEND_THREADS"] = 1
+    sandbox_calls.fault("message/template/send", 45009, times=1)
+    notice_id = create_and_send(runner)
     from bot.jobs import notices as jobs
 
     jobs.drive(notice_id)
     db.session.expire_all()
     row = db.session.get(Notice, notice_id)
-    assert row.pause_reason and row.pause_reason.startswith("-1")
-    assert row.paused_until is not None
-    assert set(statuses(notice_id).values()) == {"pending"}  # given back, untried
-    row.paused_until = None  # the pause is over
+    assert row.status == "sending" and row.pause_reason.startswith("45009")
+    assert jobs.sweep() == 0  # still paused: nothing restarted
+    row.paused_until = row.paused_until.replace(year=2000)  # the quota is back
     db.session.commit()
+    app.extensions["redis"].delete(jobs.BEAT_KEY.format(notice_id))
+    assert jobs.sweep() == 1
     assert run_send(notice_id).status == "sent"
-    assert received(sandbox, "template")["messages"] == 4
+    assert received(sandbox, "template")["messages"] == 2
 
 
 def test_token_refused_once_is_refreshed(app, runner, sandbox, sandbox_calls):

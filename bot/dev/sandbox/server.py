@@ -65,6 +65,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Local WeChat server-API sandbox")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5001)
+    parser.add_argument(
+        "--fast", action="store_true", help="the asyncio server, for load (bot.dev.sandbox.fast)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.fast:
+        from bot.dev.sandbox.fast import run_fast
+
+        run_fast(args.host, args.port)
+        return
     run_sandbox(args.host, args.port)
