@@ -116,6 +116,7 @@ def _charts(period: figures.Period, user: AdminUser) -> dict[str, Any]:
             for row in figures.case_figures(period, user, local_now().date())
         ],
         "notices": figures.notice_figures(period),
+        "appeals": figures.appeal_figures(period, user),
     }
     if access.can_open(user, "admin.log.index"):
         charts["questions"] = figures.top_questions(period)

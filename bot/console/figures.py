@@ -19,7 +19,9 @@ Notices are another engineer's tables (issue 14): their figures are read only wh
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import importlib
+import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -326,6 +328,37 @@ def registration_figures(period: Period) -> list[dict[str, Any]]:
         }
         for s in rows
     ]
+
+
+# -- appeals (issue 13) ---------------------------------------------------------------------------
+def appeal_rates() -> Callable[..., Any] | None:
+    """``bot.services.cases.appeals.rates`` if the appeals work has landed, else None."""
+    try:
+        module = importlib.import_module("bot.services.cases.appeals")
+    except ModuleNotFoundError:
+        return None
+    rates = getattr(module, "rates", None)
+    return rates if callable(rates) else None
+
+
+def fraction(pair: Any) -> dict[str, Any]:
+    """A rate from its (numerator, denominator): both kept, so a reader can check it."""
+    numerator, denominator = (int(pair[0]), int(pair[1])) if pair else (0, 0)
+    rate = numerator / denominator if denominator else None
+    return {"numerator": numerator, "denominator": denominator, "rate": rate}
+
+
+def appeal_figures(period: Period, user: AdminUser) -> dict[str, dict[str, Any]] | None:
+    """The appeals' rates for the period (name → numerator, denominator, rate), or None
+    before the appeals service gives them."""
+    rates_of = appeal_rates()
+    if rates_of is None:
+        return None
+    # The organisation's zone, when the service takes one (its days are local days).
+    takes_zone = "zone" in inspect.signature(rates_of).parameters
+    extra = {"zone": zone()} if takes_zone else {}
+    found = rates_of(sql(), period.start, period.end, user, **extra)
+    return {str(name): fraction(pair) for name, pair in dict(found).items()}
 
 
 # -- notices (issue 14's other half) -----------------------------------------------------------

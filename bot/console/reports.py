@@ -5,8 +5,8 @@ Sections: training (sessions held, people registered and trained — 人次), ev
 the engine declares (received, done, solved, the success rate with its numerator and
 denominator, amounts: mediation, appeals and the other services appear as they land,
 without this module changing), the appeals' three rates (响应率/解决率/满意率, from
-``bot.services.cases.appeals.rates`` once that exists), members and chambers, notices sent
-(once the notices tables exist).
+``bot.services.cases.appeals.rates`` when it exists: :func:`figures.appeal_figures`),
+members and chambers, notices sent (once the notices tables exist).
 
 The three outputs come from one list of rows (section, item, value, detail) rendered by
 ``templates/admin/reports/_rows.json``: the words are the template's, and the page, the
@@ -15,10 +15,7 @@ workbook and the print layout cannot disagree.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, render_template, request
@@ -37,22 +34,6 @@ nav.register(
     "工作台账", "admin.reports.index", roles=ROLES, order=5, icon="report", also=("admin.reports.",)
 )
 COLUMNS = ("section", "item", "value", "detail")
-
-
-def appeal_rates() -> Callable[..., Any] | None:
-    """``bot.services.cases.appeals.rates`` if the appeals work has landed, else None."""
-    try:
-        module = importlib.import_module("bot.services.cases.appeals")
-    except ModuleNotFoundError:
-        return None
-    rates = getattr(module, "rates", None)
-    return rates if callable(rates) else None
-
-
-def _fraction(pair: Any) -> dict[str, Any]:
-    numerator, denominator = (int(pair[0]), int(pair[1])) if pair else (0, 0)
-    rate = numerator / denominator if denominator else None
-    return {"numerator": numerator, "denominator": denominator, "rate": rate}
 
 
 def training_figures(period: figures.Period) -> dict[str, Any]:
@@ -106,7 +87,7 @@ def case_rows(period: figures.Period, user: AdminUser) -> list[dict[str, Any]]:
                 "done": t.success + t.failure + t.other,
                 "success": t.success,
                 "failure": t.failure,
-                "rate": _fraction((t.success, t.decided)),
+                "rate": figures.fraction((t.success, t.decided)),
                 "amount": float(t.amount),
                 "settled_amount": float(t.settled_amount),
             }
@@ -132,18 +113,11 @@ def member_figures(period: figures.Period) -> dict[str, int]:
 
 
 def report_figures(period: figures.Period, user: AdminUser) -> dict[str, Any]:
-    rates_of = appeal_rates()
-    appeals: dict[str, dict[str, Any]] | None = None
-    if rates_of is not None:
-        # The organisation's zone, when the service takes one (its days are local days).
-        extra = {"zone": figures.zone()} if "zone" in inspect.signature(rates_of).parameters else {}
-        found = rates_of(sql(), period.start, period.end, user, **extra)
-        appeals = {str(name): _fraction(pair) for name, pair in dict(found).items()}
     return {
         "period": period,
         "training": training_figures(period),
         "cases": case_rows(period, user),
-        "appeals": appeals,
+        "appeals": figures.appeal_figures(period, user),
         "members": member_figures(period),
         "notices": figures.notice_figures(period),
     }

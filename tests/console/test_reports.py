@@ -12,7 +12,7 @@ from flask import current_app
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.console import reports
+from bot.console import figures
 from bot.console.cases import NAV as CASE_LABELS
 from bot.extensions import db
 from bot.models import AuditLog, Chamber, Follower, Member, utcnow
@@ -124,7 +124,7 @@ def test_the_appeals_rates_show_their_parts(console, client, monkeypatch) -> Non
             "solved": (7, 9),
         }
 
-    monkeypatch.setattr(reports, "appeal_rates", lambda: rates)
+    monkeypatch.setattr(figures, "appeal_rates", lambda: rates)
     console.login()
     table = rows_of(client.get("/admin/reports?year=2026").get_data(as_text=True))
     assert '响应率</td><td class="num"><strong>90.0%</strong></td><td class="muted">9 / 10' in table
@@ -182,3 +182,12 @@ def test_the_audit_log_is_browsed_and_filtered_by_admins(console, client) -> Non
     download = client.get("/admin/audit/export.csv?action=kb.update")
     lines = download.data.decode("utf-8-sig").splitlines()
     assert lines[0] == "时间,操作人,操作,对象,详情" and len(lines) == 2 and "boss" in lines[1]
+
+
+def test_the_dashboard_shows_the_appeals_rates_with_their_parts(console, client, monkeypatch):
+    rates = {"acknowledged_in_time": (9, 10), "solved": (7, 9), "satisfied": (0, 0)}
+    monkeypatch.setattr(figures, "appeal_rates", lambda: lambda db, start, end, user: rates)
+    console.login()
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "响应率 <strong>90.0%</strong>" in page and "（9 / 10）" in page
+    assert "满意率 <strong>—</strong>" in page and "（0 / 0）" in page
