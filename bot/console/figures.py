@@ -367,10 +367,11 @@ def notices_available() -> bool:
 
 
 def notice_figures(period: Period) -> dict[str, int] | None:
-    """Deliveries of the notices created in the period, by status; None until the notices
-    tables exist. The column names follow docs/CONTRACT.md (``flask export deliveries``:
-    ``status`` sent|failed|skipped|unknown|pending); ``notice_id`` links a delivery to its
-    notice. TODO(issue 14, notices): check against bot/models/notices.py once it lands."""
+    """The notices whose sending started in the period (``started_at``; drafts and notices
+    waiting for approval have none) and their deliveries by status; None until the notices
+    tables exist. Statuses as docs/CONTRACT.md names them (``flask export deliveries``:
+    sent|failed|skipped|unknown|pending). TODO(issue 14, notices): read the notices
+    service's own figures instead, if it grows a function for them."""
     if not notices_available():
         return None
     # getattr: the names exist only once the notices work lands.
@@ -378,14 +379,18 @@ def notice_figures(period: Period) -> dict[str, int] | None:
     if not all(hasattr(delivery, name) for name in ("status", "notice_id")):
         return None
     low, high = period.utc(zone())
-    stamp = getattr(notice, "created_at", None)
-    query = select(delivery.status, func.count()).join(notice, notice.id == delivery.notice_id)
-    if stamp is not None:
-        query = query.where(stamp >= low, stamp < high)
-    counts = {str(status): int(n) for status, n in sql().execute(query.group_by(delivery.status))}
-    notices = select(func.count()).select_from(notice)
-    if stamp is not None:
-        notices = notices.where(stamp >= low, stamp < high)
+    stamp = getattr(notice, "started_at", None) or getattr(notice, "created_at", None)
+    if stamp is None:
+        return None
+    sent_in_period = and_(stamp >= low, stamp < high)
+    query = (
+        select(delivery.status, func.count())
+        .join(notice, notice.id == delivery.notice_id)
+        .where(sent_in_period)
+        .group_by(delivery.status)
+    )
+    counts = {str(status): int(n) for status, n in sql().execute(query)}
+    notices = select(func.count()).select_from(notice).where(sent_in_period)
     return {
         "notices": int(sql().execute(notices).scalar_one()),
         "sent": counts.get("sent", 0),

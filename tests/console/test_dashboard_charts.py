@@ -9,6 +9,7 @@ import json
 import re
 from datetime import date, datetime, timedelta
 
+import pytest
 from flask import current_app
 
 from bot.console import figures
@@ -158,3 +159,27 @@ def test_the_chart_library_is_served_by_the_app(console, client) -> None:
     library = client.get(scripts[0])
     assert library.status_code == 200 and b"Chart.js v4.4.9" in library.data[:200]
     assert client.get("/static/console/vendor/chartjs/LICENSE.md").status_code == 200
+
+
+@pytest.mark.skipif(not figures.notices_available(), reason="the notices tables have not landed")
+def test_notices_sent_and_failed_in_the_period(console, client) -> None:
+    from bot.models import Delivery, Notice  # type: ignore[attr-defined]
+
+    sent = Notice(title="关于召开年会的通知", status="done", started_at=utcnow())
+    draft = Notice(title="草稿", status="draft")
+    old = Notice(title="去年的通知", status="done", started_at=utcnow() - timedelta(days=400))
+    db.session.add_all([sent, draft, old])
+    db.session.flush()
+    statuses = ["sent", "sent", "sent", "failed", "skipped", "unknown"]
+    db.session.add_all(
+        [Delivery(notice_id=sent.id, openid=f"o-{n}", status=s) for n, s in enumerate(statuses)]
+        + [Delivery(notice_id=old.id, openid="o-old", status="sent")]
+        + [Delivery(notice_id=draft.id, openid="o-draft", status="pending")]
+    )
+    db.session.commit()
+    console.login()
+    specs = chart_specs(client.get("/admin/?days=30").get_data(as_text=True))
+    assert specs["notices"]["datasets"][0]["data"] == [3, 1, 1, 1, 0]
+    page = client.get("/admin/reports").get_data(as_text=True)
+    assert '发布通知</td><td class="num"><strong>1</strong>' in page
+    assert '送达人次</td><td class="num"><strong>3</strong>' in page
