@@ -171,7 +171,8 @@ def export_appeals(fmt: str) -> None:
     answered_at, solved, rating, reopened."""
     from bot.services.cases import rows
 
-    emit(rows.appeal_rows(db.session), rows.APPEAL_FIELDS, fmt)
+    fields = rows.APPEAL_FIELDS
+    emit([{k: r[k] for k in fields} for r in rows.appeal_rows(db.session)], fields, fmt)
 
 
 @export_cli.command("deliveries")
