@@ -32,6 +32,7 @@ from bot.console import (
     kb,
     log,
     members,
+    notices,
     reports,
     training,
     users,
@@ -55,6 +56,7 @@ bp.register_blueprint(enterprises.bp, url_prefix="/enterprises")  # 一企一档
 bp.register_blueprint(reports.bp, url_prefix="/reports")
 bp.register_blueprint(users.bp, url_prefix="/users")
 bp.register_blueprint(audit_log.bp, url_prefix="/audit")
+bp.register_blueprint(notices.bp)  # /notices/…
 # The link printed in members' check-in QR codes, under a name of its own for the code that
 # builds it (bot.web.pages): the page itself is the training area's.
 bp.add_url_rule("/checkin/<code>", endpoint="checkin", build_only=True)
