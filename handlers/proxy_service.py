@@ -55,16 +55,7 @@ LISTED = 5
 def matches(turn: Turn, text: str) -> tuple[list[ProxyItem], list[search.Match]]:
     """The active items ``text`` may describe, best first, and how well each matched."""
     items = {str(i.id): i for i in catalogue.active(turn.db)}
-    rows = [
-        search.Row(
-            key,
-            i.name,
-            tuple(k for k in (i.keywords or "").split(",") if k.strip()),
-            i.department,
-            f"{i.materials}\n{i.note}",
-        )
-        for key, i in items.items()
-    ]
+    rows = [search.Row(*r) for r in catalogue.search_rows(items.values())]
     words = turn.kb.analyzer if turn.kb is not None else None
     found = search.find(catalogue.version(turn.db), rows, text, words=words, k=LISTED)
     return [items[m.key] for m in found], found

@@ -50,9 +50,11 @@ def register(app: Flask) -> None:
     from bot.cli.nlu import nlu_cli
     from bot.cli.notices import demo_cli, notices_cli
     from bot.cli.ops import export_cli, training_cli
+    from bot.cli.services import services_cli
 
     for group in (kb_cli, nlu_cli, admin_cli, training_cli, export_cli, calendar_cli, cases_cli):
         app.cli.add_command(_mounted(group))
+    app.cli.add_command(_mounted(services_cli))
     for group in (notices_cli, demo_cli):
         app.cli.add_command(_mounted(group))
 

@@ -66,6 +66,21 @@ def label(item: ProxyItem) -> str:
     return f"{item.name}（{item.department}）" if item.department else item.name
 
 
+def search_rows(items: Iterable[ProxyItem]) -> list[tuple[str, str, tuple[str, ...], str, str]]:
+    """What the catalogue search indexes of each item: key, name, keywords, department, and
+    the materials and notes (``bot.kb.catalogue.Row``'s fields)."""
+    return [
+        (
+            str(i.id),
+            i.name,
+            tuple(k.strip() for k in (i.keywords or "").split(",") if k.strip()),
+            i.department,
+            f"{i.materials}\n{i.note}",
+        )
+        for i in items
+    ]
+
+
 def by_label(db: DBSession, text: str) -> ProxyItem | None:
     """The active item whose label (or name) is ``text``."""
     for item in active(db):
