@@ -245,6 +245,9 @@ class Dispatcher:
                 return Reply(text=more)
             return Reply("replies/common/no_more.txt")
         command = self.registry.commands.get(turn.text) or self.registry.matching(turn.text)
+        if command is not None and not command.in_forms:
+            if self.forms is not None and self.forms.active(turn.state):
+                command = None  # words at a form's prompt (its own or another's) answer it
         if command is not None:
             return self._run(command, turn, outcome, 1.0)
         if turn.state.submitted and self.forms is not None:
@@ -269,6 +272,10 @@ class Dispatcher:
             if stepped is not None:
                 outcome.intent = turn.state.active_form or outcome.intent
                 return stepped
+        for claimant in self.registry.claimants:
+            assert claimant.claims is not None
+            if claimant.claims(turn):
+                return self._run(claimant, turn, outcome, 1.0)
         parse = self.nlu.parse(turn.text)
         return self._understood(parse, turn, outcome)
 

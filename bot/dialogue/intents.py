@@ -11,7 +11,6 @@ forms, the classifier's labels, the interrupting intents.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 
 from bot.dialogue.forms.spec import Form, Slot
@@ -44,6 +43,8 @@ class Intent:
         light: bool = False,
         classified: bool = True,
         interrupts_forms: bool = False,
+        in_forms: bool = True,
+        claims: Callable[[Turn], bool] | None = None,
     ) -> None:
         self.name = name
         self.description = description
@@ -56,6 +57,13 @@ class Intent:
         self.light = light
         self.classified = classified
         self.interrupts_forms = interrupts_forms
+        # False: while a form is in progress its commands are answers to that form, not
+        # this intent ("满意" typed at another form's prompt), unless the form is its own.
+        self.in_forms = in_forms
+        # A message the intent recognises as the answer to a question it asked the member
+        # earlier (回访: "解决了，谢谢"), asked after the form in progress and before the
+        # classifier; it looks at the member's records, so it is kept cheap and specific.
+        self.claims = claims
         self.run: HandlerFn | None = None
         self.handler_name = ""
         self.forms: list[Form] = []
@@ -150,6 +158,7 @@ class Registry:
         # What the classifier learns, in routing order; `flask nlu eval` reports in it too.
         self.labels: tuple[str, ...] = tuple(i.name for i in intents if i.classified)
         self.interrupting: frozenset[str] = frozenset(i.name for i in intents if i.interrupts_forms)
+        self.claimants: tuple[Intent, ...] = tuple(i for i in intents if i.claims is not None)
 
     def get(self, name: str) -> Intent | None:
         return self.intents.get(name)

@@ -126,3 +126,67 @@ def test_anyone_checks_one_ticket_with_its_number_and_code(app, client, appeal):
     assert "查询码" in asked
     shown = stranger.say(appeal.query_code)
     assert appeal.number in shown and "已受理" in shown
+
+
+def test_rating_words_answer_the_feedback_form_they_started(app, runner, wechat, appeal):
+    answer(runner, appeal)
+    assert "满意吗" in wechat.say("没解决")
+    assert "意见" in wechat.say("不满意")  # a rating word is the answer, not a restart
+    assert "已重新交办" in wechat.say("银行还没联系我们")
+    db.session.rollback()
+    case = db.session.get(Case, appeal.id)
+    assert case.data["feedback"]["comment"] == "银行还没联系我们"
+
+
+@pytest.mark.parametrize(
+    ("said", "status"),
+    [
+        ("解决了，谢谢你们", None),
+        ("问题解决了，很满意", "已办结"),
+        ("还是没解决，银行根本没联系我们", None),
+    ],
+)
+def test_the_members_own_words_are_taken_as_the_feedback(app, runner, wechat, appeal, said, status):
+    answer(runner, appeal)
+    reply = wechat.say(said)
+    if status is None:  # the outcome understood, the rest asked
+        assert "满意吗" in reply
+    else:
+        assert "已办结" in reply
+    db.session.rollback()
+    assert db.session.get(Case, appeal.id).status == (status or "已答复")
+
+
+def test_a_question_about_solving_is_not_taken_as_feedback(app, runner, wechat, appeal):
+    answer(runner, appeal)
+    reply = wechat.say("融资难的问题怎么解决了？")
+    assert "满意吗" not in reply and "解决了吗" not in reply
+
+
+def test_with_two_answered_appeals_the_member_is_asked_which(app, runner, wechat, appeal, depts):
+    second = engine.open_case(
+        db.session, appeals.KIND, openid=wechat.openid, today=date(2026, 12, 1),
+        category="税费", title="留抵退税迟迟不到账",
+        data={"urgency": "一般", "answer_workdays": 10, "answer_due": "2026-12-15"},
+    )  # fmt: skip
+    engine.act(db.session, second, "acknowledge", depts.officer, today=date(2026, 12, 1))
+    db.session.commit()
+    answer(runner, appeal)
+    answer(runner, second, "退税已于今日到账。")
+    asked = wechat.say("已解决，满意")
+    assert "哪一件" in asked and "留抵退税迟迟不到账" in asked and "续贷被抽贷" in asked
+    done = wechat.say("2")  # the older one, 续贷
+    db.session.rollback()
+    first = db.session.get(Case, appeal.id)
+    assert first.status == "已办结" and first.number in done and "续贷被抽贷" in done
+    assert db.session.get(Case, second.id).status == "已答复"
+
+
+def test_feedback_words_at_another_forms_prompt_answer_that_form(app, runner, wechat, appeal):
+    answer(runner, appeal)
+    assert "哪方面的问题" in wechat.say("我要反映问题")
+    assert "紧急" in wechat.say("4")
+    reply = wechat.say("已解决，满意")
+    assert "紧急" in reply  # still the new intake's question
+    db.session.rollback()
+    assert db.session.get(Case, appeal.id).status == "已答复"
