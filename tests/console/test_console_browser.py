@@ -285,7 +285,7 @@ def test_every_section_renders(page, runner) -> None:
     assert result.exit_code == 0, result.output
     ids = seed_everything()
     sign_in(page, "boss")
-    expect(page.get_by_text("贷款贴息怎么申请")).to_be_visible()
+    expect(page.get_by_text("贷款贴息怎么申请").first).to_be_visible()
     page.screenshot(path=str(SHOTS / "admin-dashboard-full.png"), full_page=True)
     tour = [
         ("人工服务", "/admin/handoffs", "139****0001"),
