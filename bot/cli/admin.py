@@ -128,3 +128,25 @@ def unlock(name: str) -> None:
     cleared = lift(user.username)
     db.session.commit()
     click.echo(json.dumps({"username": user.username, "cleared": cleared}))
+
+
+@admin_cli.command("set-openid")
+@click.argument("name")
+@click.argument("openid", required=False, default="")
+def set_openid(name: str, openid: str) -> None:
+    """Bind an admin's own WeChat (its openid; none unbinds): "#通知 …" from it drafts a
+    notice, and mass-send previews go to it."""
+    user = _user(name)
+    value = openid.strip() or None
+    if value is not None:
+        if len(value) > 64 or not value.replace("_", "").replace("-", "").isalnum():
+            raise click.BadParameter("an openid: letters, digits, '_' and '-'", param_hint="OPENID")
+        other = db.session.execute(
+            select(AdminUser).where(AdminUser.openid == value, AdminUser.id != user.id)
+        ).scalar_one_or_none()
+        if other is not None:
+            raise click.ClickException(f"that WeChat is bound to {other.username!r} already")
+    user.openid = value
+    changed = _record("admin.openid", user, bound=value is not None)
+    db.session.commit()
+    click.echo(json.dumps({**changed, "openid": value}))

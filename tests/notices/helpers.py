@@ -58,3 +58,15 @@ def received(sandbox: str, kind: str | None = None, openid: str | None = None) -
 def platform(sandbox: str, **settings) -> None:
     resp = requests.post(sandbox + "_sandbox/platform", json=settings, timeout=5)
     assert resp.status_code == 200, resp.text
+
+
+def sandbox_followers(sandbox: str, *openids: str) -> None:
+    """Make the sandbox know these followers (a mass send to all reaches whom it knows)."""
+    token = requests.get(
+        sandbox + "cgi-bin/token",
+        params={"grant_type": "client_credential", "appid": "wx", "secret": "s"},
+        timeout=5,
+    ).json()["access_token"]
+    for openid in openids:
+        params = {"access_token": token, "openid": openid}
+        requests.get(sandbox + "cgi-bin/user/info", params=params, timeout=5).raise_for_status()

@@ -77,3 +77,19 @@ def test_the_notice_page_shows_sent_notices_only(app, client):
     db.session.commit()
     assert client.get(f"/notices/{draft.id}").status_code == 404
     assert client.get("/notices/999999").status_code == 404
+
+
+def test_flask_admin_set_openid_binds_and_refuses_a_taken_one(app, runner):
+    AdminUserFactory(username="ada", role="admin")
+    AdminUserFactory(username="bo", role="admin")
+    done = runner.invoke(args=["admin", "set-openid", "ada", "o-ada-wechat"])
+    assert done.exit_code == 0, done.output
+    taken = runner.invoke(args=["admin", "set-openid", "bo", "o-ada-wechat"])
+    assert taken.exit_code != 0 and "bound to 'ada'" in taken.output
+    bad = runner.invoke(args=["admin", "set-openid", "bo", "o x;"])
+    assert bad.exit_code != 0
+    from bot.models import AdminUser
+
+    db.session.expire_all()
+    rows = {u.username: u.openid for u in db.session.execute(select(AdminUser)).scalars()}
+    assert rows == {"ada": "o-ada-wechat", "bo": None}

@@ -3,12 +3,18 @@ codes, time-outs retried only under the channel's de-duplication key."""
 
 from __future__ import annotations
 
-import requests
 from sqlalchemy import select
 
 from bot.extensions import db
 from bot.models import AuditLog, Delivery, Follower, Notice
-from tests.notices.helpers import create_and_send, invoke, platform, received, run_send
+from tests.notices.helpers import (
+    create_and_send,
+    invoke,
+    platform,
+    received,
+    run_send,
+    sandbox_followers,
+)
 
 
 def statuses(notice_id: int) -> dict[str, str]:
@@ -149,8 +155,7 @@ def test_mass_send_uses_the_notice_clientmsgid_and_45065_is_success(
     app, runner, sandbox, sandbox_calls
 ):
     invoke(runner, "demo", "followers", "3")
-    for openid in ("o-demo-000001", "o-demo-000002"):
-        requests.get(sandbox + "cgi-bin/user/info", params={"openid": openid}, timeout=5)
+    sandbox_followers(sandbox, "o-demo-000001", "o-demo-000002")
     notice_id = create_and_send(runner, channel="mass")
     from bot.jobs import notices as jobs
 
@@ -166,7 +171,8 @@ def test_mass_send_uses_the_notice_clientmsgid_and_45065_is_success(
     db.session.expire_all()
     assert db.session.get(Notice, notice_id).mass_msg_id == first
     assert sandbox_calls.list("message/mass/sendall")[-1]["errcode"] == 45065
-    assert received(sandbox, "mass")["duplicates"] == 0
+    got = received(sandbox, "mass")
+    assert got["recipients"] == 2 and got["duplicates"] == 0
     jobs.sweep()  # polls message/mass/get
     db.session.expire_all()
     row = db.session.get(Notice, notice_id)
