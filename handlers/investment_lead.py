@@ -99,7 +99,7 @@ def submit(turn: Turn, values: dict[str, Any], key: str) -> Submitted:
         "where": values.get("where") or "",
         "amount_text": amount.text if amount else "",
         "their_contact": values["their_contact"],
-        "provider": values["name"],
+        "informant": values["name"],
         "phone": values["phone"],
         "company": (members.profile(turn.db, turn.user_id) or {}).get("company", ""),
         "files": len(values.get("files") or []),

@@ -34,6 +34,7 @@ from bot.console import (
     members,
     notices,
     reports,
+    services,
     training,
     users,
 )
@@ -57,6 +58,7 @@ bp.register_blueprint(reports.bp, url_prefix="/reports")
 bp.register_blueprint(users.bp, url_prefix="/users")
 bp.register_blueprint(audit_log.bp, url_prefix="/audit")
 bp.register_blueprint(notices.bp)  # /notices/…
+bp.register_blueprint(services.bp)  # /proxy-catalogue, /rosters
 # The link printed in members' check-in QR codes, under a name of its own for the code that
 # builds it (bot.web.pages): the page itself is the training area's.
 bp.add_url_rule("/checkin/<code>", endpoint="checkin", build_only=True)
@@ -71,7 +73,7 @@ _WRITING_GETS = frozenset(
         "admin.reports.workbook",
     }
 )
-_UPLOADS = frozenset({"admin.members.import_roster"})
+_UPLOADS = frozenset({"admin.members.import_roster", "admin.services.import_catalogue"})
 ERROR_CODES = (400, 403, 404, 413, 429, 500)
 
 
