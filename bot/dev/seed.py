@@ -21,6 +21,7 @@ def load_all(demo: bool = True) -> Iterator[str]:
         yield load_mediation_demo()
         yield load_departments()
         yield load_appeals_demo()
+        yield load_services_demo()
 
 
 def load_demo() -> str:
@@ -228,3 +229,44 @@ def load_appeals_demo() -> str:
             engine.act(db.session, case, "acknowledge", None, today=today)
     db.session.commit()
     return "appeals demo: 2 appeals"
+
+
+def load_services_demo() -> str:
+    """What the four services route to: the departments' service categories, a lawyer, the
+    partner banks (ORG_PARTNER_BANKS) and a 代办员 on the rosters (no console users: staff
+    pass requests on), and the demo 代办事项清单 (knowledge/proxy_catalogue.csv)."""
+    from bot.models import Chamber, Department, Provider, ProxyItem
+    from bot.paths import KNOWLEDGE_DIR
+    from bot.services import catalogue
+
+    if db.session.execute(select(func.count()).select_from(Provider)).scalar_one():
+        return "services demo: already present (kept)"
+    cfg = current_app.config
+    wanted = {
+        cfg.get("ORG_ECONOMIC_DEPT") or "经济服务部": ["融资对接", "招商引资"],
+        cfg.get("ORG_LEGAL_DEPT") or "法律维权部": ["法治体检"],
+        cfg.get("ORG_CHAMBER_DEPT") or "商会工作部": ["商会代办"],
+    }
+    for name, tags in wanted.items():
+        row = db.session.execute(select(Department).where(Department.name == name)).scalar()
+        if row is None:
+            row = Department(name=name, categories=[], contact="")
+            db.session.add(row)
+        row.categories = list(row.categories or []) + [
+            t for t in tags if t not in (row.categories or [])
+        ]
+    away = db.session.execute(select(Chamber).where(Chamber.kind == "异地商会")).scalars().first()
+    banks = [b.strip() for b in str(cfg.get("ORG_PARTNER_BANKS") or "").split("、") if b.strip()]
+    db.session.add_all(
+        [Provider(kind="lawyer", name="张律师", organisation="示范律师事务所",
+                  contact="0000-12345688")]
+        + [Provider(kind="bank", name=bank) for bank in banks]
+        + [Provider(kind="agent", name="王代办员", contact="0000-12345699",
+                    chamber_id=away.id if away is not None else None)]
+    )  # fmt: skip
+    items = 0
+    if not db.session.execute(select(func.count()).select_from(ProxyItem)).scalar_one():
+        table = catalogue.read_table(KNOWLEDGE_DIR / "proxy_catalogue.csv")
+        items = catalogue.import_table(db.session, table).created
+    db.session.commit()
+    return f"services demo: rosters of {2 + len(banks)}, {items} 代办事项"

@@ -240,3 +240,19 @@ def test_each_kind_has_its_member_templates(kind):
 
 def test_case_rows_have_no_unsaved_case(svc):
     assert Case.query.count() == 0  # nothing above leaks into another test's database
+
+
+def test_the_demo_data_routes_every_service(app, calendar_ready):
+    from bot.dev import seed
+
+    seed.load_demo()
+    seed.load_departments()
+    assert seed.load_services_demo().startswith("services demo: rosters of 5, 31")
+    assert "kept" in seed.load_services_demo()  # safe to repeat
+    names = {}
+    for kind in MINE:
+        case = engine.open_case(db.session, KINDS[kind], openid="o-demo", today=TODAY, data={})
+        names[kind] = engine.member_context(db.session, case)["assignee"]
+    assert names["legal_checkup"] == app.config["ORG_LEGAL_DEPT"]
+    assert names["financing_request"] == names["investment_lead"] == app.config["ORG_ECONOMIC_DEPT"]
+    assert names["proxy_service"] == app.config["ORG_CHAMBER_DEPT"]
