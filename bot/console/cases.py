@@ -308,7 +308,9 @@ def _case_context(kind: CaseKind, case: Case) -> dict[str, Any]:
 
 def _page(kind: CaseKind, case: Case, form: Form | None = None) -> str:
     allowed = engine.allowed_actions(case, staff())
-    owed = sql().execute(select(Outbox).where(Outbox.case_id == case.id).order_by(Outbox.id))
+    # What the applicant was sent (staff reminders about the case are outbox rows too).
+    told = select(Outbox).where(Outbox.case_id == case.id, Outbox.openid == case.openid)
+    owed = sql().execute(told.order_by(Outbox.id))
     return render(
         "cases/case.html",
         form=form or case_forms.action_form(kind, case),

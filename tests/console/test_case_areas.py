@@ -97,3 +97,49 @@ def test_an_internal_note_made_through_the_generic_form_is_in_the_history(
         # A note is required: refused with the engine's words, nothing recorded.
         console.post(f"{url}/act", {"action": "note", "note": ""})
         assert db.session.query(CaseEvent).filter_by(case_id=case.id, action="note").count() == 1
+
+
+def test_the_generic_form_reads_every_input_type(app):
+    from datetime import datetime
+    from decimal import Decimal
+
+    from werkzeug.datastructures import MultiDict
+    from wtforms import SelectChoice
+
+    from bot.services.cases.spec import CaseKind, Input, State, Transition
+
+    kind = CaseKind(
+        name="sample", prefix="ZZ", form="", area="samples",
+        states=(State("开", "open"),), initial="开",
+        transitions=(Transition("note", ("开",), None, frozenset({"agent"})),),
+        routes=(), inputs=(
+            Input("words", "文字"), Input("story", "经过", "textarea", max_len=10),
+            Input("day", "日期", "date"), Input("when", "时间", "datetime"),
+            Input("count", "人数", "int"), Input("sum", "金额", "money"),
+            Input("pick", "选择", "select", choices=lambda db, case: [("a", "甲"), ("b", "乙")]),
+            Input("ok", "同意", "yes_no"),
+        ),
+    )  # fmt: skip
+    cls = case_forms.form_class(kind)
+
+    def read(**given):
+        with app.test_request_context():
+            form = cls(formdata=MultiDict({"action": "note", **given}), meta={"csrf": False})
+            form.pick.choices = [SelectChoice(v, v) for v in ("", "a", "b")]
+            form.ok.choices = [SelectChoice(v, v) for v in ("", "yes", "no")]
+            return form.validate(), case_forms.values(kind, form), form.errors
+
+    ok, values, _ = read(
+        words=" 你好 ", story="短", day="2026-12-08", when="2026-12-08T14:30", count="12",
+        sum="1234.5", pick="b", ok="no",
+    )  # fmt: skip
+    assert ok and values == {
+        "words": "你好", "story": "短", "day": date(2026, 12, 8),
+        "when": datetime(2026, 12, 8, 14, 30), "count": 12, "sum": Decimal("1234.50"),
+        "pick": "b", "ok": False,
+    }  # fmt: skip
+    assert read()[:2] == (True, {})  # nothing given: nothing passed on
+    for bad in ({"day": "8/12"}, {"count": "十二"}, {"sum": "-1"}, {"pick": "c"},
+                {"story": "太长了" * 5}, {"count": str(10**12)}):  # fmt: skip
+        ok, _, errors = read(**bad)
+        assert not ok and set(errors) == set(bad), bad
