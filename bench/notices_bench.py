@@ -64,6 +64,18 @@ def tree_rss_mb(pid: int) -> dict[int, float]:
     return found
 
 
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU of ``pid`` (with ``children``: plus its reaped children's)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="notices-bench-") as name:
@@ -171,6 +183,13 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> int:
         time.sleep(0.5)
     elapsed = time.monotonic() - t0
     got = received(sandbox)
+    # CPU the survivors used (a worker's reaped work horses included; the killed one's is
+    # lost with it), and the sandbox's: the cost per message, whatever else the machine ran.
+    alive = [p for p in [*workers, *([replacement] if replacement else [])] if p.poll() is None]
+    workers_cpu = sum(cpu_seconds(p.pid, children=True) for p in alive)
+    workers_cpu += sum(cpu_seconds(c) for p in alive for c in child_pids(p.pid))
+    sandbox_cpu = cpu_seconds(sb.pid)
+    load = os.getloadavg()[0]
     counts = dict(
         conn.execute(
             "SELECT status, count(*) FROM notice_deliveries WHERE notice_id = ? GROUP BY status",
@@ -202,6 +221,12 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> int:
         "killed_at": {"seconds": killed_at[0], "delivered": killed_at[1]} if killed_at else None,
         "peak_rss_mb": {k: round(v, 1) for k, v in sorted(peak.items())},
         "max_rss_mb": round(max_rss, 1),
+        "cpu_seconds": {
+            "workers_surviving": round(workers_cpu, 1),
+            "sandbox": round(sandbox_cpu, 1),
+        },
+        "sandbox_cpu_us_per_message": round(1e6 * sandbox_cpu / max(1, got["messages"])),
+        "load_average_1min": round(load, 2),
         "goals": goals,
     }
     OUT.mkdir(exist_ok=True)
@@ -216,6 +241,9 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> int:
     if killed_at:
         print(f"  killed          at {killed_at[0]:.1f} s with {killed_at[1]} delivered")
     print(f"  worker RSS      max {max_rss:.0f} MB (goal ≤ {GOAL_RSS_MB:.0f} MB)")
+    print(f"  CPU             surviving workers {workers_cpu:.0f} s, sandbox {sandbox_cpu:.0f} s "
+          f"({figures['sandbox_cpu_us_per_message']} µs a message); "
+          f"load average {load:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
     for goal, met in goals.items():
         print(f"  {'ok ' if met else 'MISSED'} {goal}")
     if not all(goals.values()):

@@ -90,9 +90,10 @@ def _lease(cfg: Any) -> int:
 class _Stop(Exception):
     """WeChat asked us to stop for a while (45009, -1, a token it keeps refusing)."""
 
-    def __init__(self, reason: str, delay: float) -> None:
+    def __init__(self, reason: str, delay: float, tried: bool = False) -> None:
         super().__init__(reason)
         self.reason, self.delay = reason, delay
+        self.tried = tried  # an earlier request of this row may have arrived
 
 
 def drive(notice_id: int) -> dict[str, int]:
@@ -258,7 +259,7 @@ def _send_batch(
             return send(row)
         except _Stop as exc:
             stop.append(exc)
-            return {"id": row.id, "status": deliveries.PENDING}
+            return {"id": row.id, "status": deliveries.PENDING, "tried": exc.tried}
 
     if channel == "template":
 
@@ -300,17 +301,23 @@ def _send_template(
         "client_msg_id": rules.template_client_msg_id(notice_id, row.id),
     }
     poster = _poster(app)
+    uncertain = False  # a request went out whose outcome we do not know
     for _ in range(1 + UNKNOWN_RETRIES):
         try:
             result = poster.post("message/template/send", body)
         except Unknown:
+            uncertain = True
             continue  # processed or not: only the same client_msg_id goes again
         except NotSent as exc:
-            raise _Stop(f"connection: {exc}", 5.0) from exc
+            raise _Stop(f"connection: {exc}", 5.0, uncertain) from exc
         except ApiBackoff as exc:
-            raise _Stop(f"{exc.errcode} backoff", exc.delay) from exc
+            raise _Stop(f"{exc.errcode} backoff", exc.delay, uncertain) from exc
         except LeanApiError as exc:
-            return _errcode_outcome(row, exc.errcode)
+            try:
+                return _errcode_outcome(row, exc.errcode)
+            except _Stop as stop:
+                stop.tried = uncertain
+                raise
         return {"id": row.id, "status": deliveries.SENT, "msg_id": result.get("msgid")}
     return {"id": row.id, "status": deliveries.UNKNOWN, "error": "timeout"}
 

@@ -93,6 +93,10 @@ def test_daily_quota_ends_the_chain_and_the_sweep_resumes_after_it(
     db.session.expire_all()
     row = db.session.get(Notice, notice_id)
     assert row.status == "sending" and row.pause_reason.startswith("45009")
+    # Given back untried: no attempt counted, and the client_msg_id's 10 minutes not started
+    # (the quota comes back the next day, long after them).
+    rows = db.session.execute(select(Delivery).where(Delivery.notice_id == notice_id)).scalars()
+    assert [(r.status, r.attempts, r.first_tried_at) for r in rows] == [("pending", 0, None)] * 2
     assert jobs.sweep() == 0  # still paused: nothing restarted
     row.paused_until = row.paused_until.replace(year=2000)  # the quota is back
     db.session.commit()

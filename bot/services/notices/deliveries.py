@@ -21,8 +21,10 @@ from sqlalchemy import (
     Integer,
     and_,
     bindparam,
+    case,
     func,
     insert,
+    null,
     or_,
     select,
     update,
@@ -121,21 +123,17 @@ def claim(
             claimed_by=worker[:40],
             claimed_until=now + lease,
             attempts=Delivery.attempts + 1,
+            first_tried_at=func.coalesce(Delivery.first_tried_at, now),
             updated_at=now,
         )
         .returning(Delivery.id, Delivery.openid, Delivery.attempts, Delivery.first_tried_at)
         .execution_options(synchronize_session=False)
     )
     rows = db.execute(stmt).all()
-    claimed = [Claimed(int(r[0]), str(r[1]), int(r[2]), r[3]) for r in rows]
-    firsts = [c.id for c in claimed if c.first_tried_at is None]
-    if firsts:
-        db.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(firsts))
-            .values(first_tried_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    # A first request's row now carries this claim's ``now``: reported as None (first try).
+    claimed = [
+        Claimed(int(r[0]), str(r[1]), int(r[2]), None if r[3] == now else r[3]) for r in rows
+    ]
     claimed.sort(key=lambda c: c.id)
     return claimed
 
@@ -155,8 +153,10 @@ def record(db: DBSession, outcomes: Sequence[dict[str, Any]], worker: str, now: 
             "b_error": str(o["error"])[:200] if o.get("error") else None,
             "b_msg_id": int(o["msg_id"]) if o.get("msg_id") is not None else None,
             "b_sent_at": now if o["status"] == SENT else None,
-            # A row given back untried does not count the attempt.
+            # A row given back untried does not count the attempt, nor start the clock of
+            # its de-duplication key (unless a request of it may have arrived: "tried").
             "b_undo": 1 if o["status"] == PENDING else 0,
+            "b_untried": 1 if o["status"] == PENDING and not o.get("tried") else 0,
         }
         for o in outcomes
     ]
@@ -173,6 +173,10 @@ def record(db: DBSession, outcomes: Sequence[dict[str, Any]], worker: str, now: 
             msg_id=func.coalesce(bindparam("b_msg_id", type_=BigInteger), table.c.msg_id),
             sent_at=func.coalesce(bindparam("b_sent_at", type_=DateTime), table.c.sent_at),
             attempts=table.c.attempts - bindparam("b_undo", type_=Integer),
+            first_tried_at=case(
+                (bindparam("b_untried", type_=Integer) == 1, null()),
+                else_=table.c.first_tried_at,
+            ),
             claimed_until=None,
             updated_at=now,
         )
