@@ -18,6 +18,7 @@ from tests.console.helpers import PASSWORD, Console, make_committee
 
 ALL_PAGES = (
     "/admin/",
+    "/admin/reports",
     "/admin/handoffs",
     "/admin/disputes",
     "/admin/training",
@@ -25,21 +26,25 @@ ALL_PAGES = (
     "/admin/members/requests",
     "/admin/kb",
     "/admin/kb/unanswered",
+    "/admin/kb/test",
     "/admin/log",
     "/admin/calendar",
+    "/admin/users",
+    "/admin/audit",
 )
 # What each role finds in the sidebar, in order; every other page answers 403.
 NAV = {
     "admin": ALL_PAGES,
     "officer": (
         "/admin/",
+        "/admin/reports",
         "/admin/handoffs",
         "/admin/training",
         "/admin/members",
         "/admin/members/requests",
     ),
     "mediator": ("/admin/", "/admin/handoffs", "/admin/disputes"),
-    "editor": ("/admin/", "/admin/kb", "/admin/kb/unanswered", "/admin/log"),
+    "editor": ("/admin/", "/admin/kb", "/admin/kb/unanswered", "/admin/kb/test", "/admin/log"),
     "lawyer": ("/admin/",),
     "bank": ("/admin/",),
     "agent": ("/admin/",),
