@@ -5,7 +5,8 @@ its company name (``/admin/enterprises/company?name=…``: the cases that name i
 cases of the members of that company). Linked from each case page and from the members
 list. What a user sees is their scope (``scope.cases_visible_to``); a confidential appeal
 is left out for anyone but an admin — listing it under the enterprise would name it. An
-enterprise the user may see nothing of is a 404, like one that does not exist.
+enterprise the user may see nothing of (no case in scope, and no roster access for its
+member record) is a 404, like one that does not exist.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ bp = Blueprint("enterprises", __name__)
 # Everyone who works on cases of some kind, as the kinds' tables name them.
 ROLES = tuple(sorted({role for kind in KINDS.values() for role in cases.kind_roles(kind)}))
 MAX_NAME = 100
+
+
+def _may_read_roster(user: AdminUser) -> bool:
+    # The member roster is the members area's: who may not open it sees a member here only
+    # beside a case of theirs they may see.
+    return access.can_open(user, "admin.members.index")
 
 
 def _visible(user: AdminUser, cases_found: list[Case]) -> list[Case]:
@@ -67,7 +74,7 @@ def by_member(openid: str) -> ResponseReturnValue:
     member = sql().execute(select(Member).where(Member.openid == openid)).scalar_one_or_none()
     query = select(Case).where(Case.openid == openid, Case.kind.in_(list(KINDS)))
     found = _visible(user, list(sql().execute(query.order_by(Case.created_at.desc())).scalars()))
-    if member is None and not found:
+    if not found and (member is None or not _may_read_roster(user)):
         abort(404)
     title = (member.company or member.name) if member is not None else openid
     return _page(title, [member] if member is not None else [], found, openid=openid)
@@ -90,6 +97,6 @@ def by_company() -> ResponseReturnValue:
         if (c.data or {}).get("company") == name or (c.openid and c.openid in openids)
     ]
     found = _visible(user, found)
-    if not members and not found:
+    if not found and (not members or not _may_read_roster(user)):
         abort(404)
     return _page(name, members, found, company=name)

@@ -381,3 +381,7 @@ def test_one_page_per_enterprise_with_its_appeals_in_scope(app, console, client,
     assert econ.number in page and second.number not in page
     assert client.get("/admin/enterprises/member/o-nobody").status_code == 404
     assert client.get("/admin/enterprises/company?name=没有这家公司").status_code == 404
+    # A mediator may not read the roster: an enterprise with nothing in their scope is a 404.
+    console.login("mia", "mediator")
+    assert client.get("/admin/enterprises/member/o-econ").status_code == 404
+    assert client.get("/admin/enterprises/company?name=示范市青禾科技有限公司").status_code == 404
