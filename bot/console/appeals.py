@@ -304,8 +304,12 @@ def departments() -> ResponseReturnValue:
     ), (400 if request.method == "POST" else 200)
 
 
+# Ids in URLs beyond the columns' integers are no record (PostgreSQL would refuse them).
+ID_MAX = 2**31 - 1
+
+
 def _department_or_404(department_id: int) -> Department:
-    row = sql().get(Department, department_id)
+    row = sql().get(Department, department_id) if department_id <= ID_MAX else None
     if row is None:
         abort(404)
     return row
@@ -383,7 +387,7 @@ def bind_officer(department_id: int) -> ResponseReturnValue:
 @access.require("admin")
 def unbind_officer(department_id: int, user_id: int) -> ResponseReturnValue:
     row = _department_or_404(department_id)
-    user = sql().get(AdminUser, user_id)
+    user = sql().get(AdminUser, user_id) if user_id <= ID_MAX else None
     if user is None or user.department_id != row.id:
         abort(404)
     user.department_id = None

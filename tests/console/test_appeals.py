@@ -385,3 +385,49 @@ def test_one_page_per_enterprise_with_its_appeals_in_scope(app, console, client,
     console.login("mia", "mediator")
     assert client.get("/admin/enterprises/member/o-econ").status_code == 404
     assert client.get("/admin/enterprises/company?name=示范市青禾科技有限公司").status_code == 404
+
+
+# -- odd input -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/appeals?department=99999999999999999999&urgency=x&escalated=yes&page=9223372036854775807",
+        "/admin/appeals?category=%00&status=nothing&due=never&q=" + "长" * 300,
+        "/admin/appeals/stats?start=2026-13-01&end=abc",
+        "/admin/appeals/stats/export.csv?start=9999-99-99",
+        "/admin/appeals/stats/export.pdf",
+        "/admin/appeals/export.pdf",
+        "/admin/departments/99999999999999999999",
+        "/admin/enterprises/company?name=",
+        "/admin/enterprises/member/" + "o" * 500,
+    ],
+)
+def test_odd_arguments_are_bad_filters_never_errors(console, client, depts, tickets, path):
+    sign_in(console, depts.admin)
+    assert client.get(path).status_code in (200, 400, 404)  # a NUL is a 400 app-wide
+
+
+def test_a_bad_value_in_an_action_form_says_what_and_saves_nothing(console, client, depts, tickets):
+    econ, _ = tickets
+    sign_in(console, depts.officer)
+    console.post(f"/admin/appeals/{econ.number}/act", {"action": "acknowledge"})
+    bad = console.post(
+        f"/admin/appeals/{econ.number}/act",
+        {"action": "request_extension", "workdays": "三天", "note": "需要时间"},
+    )
+    assert bad.status_code == 400 and "未保存" in bad.get_data(as_text=True)
+    too_many = console.post(
+        f"/admin/appeals/{econ.number}/act",
+        {"action": "request_extension", "workdays": "45", "note": "需要时间"},
+        follow_redirects=True,
+    )
+    assert "extension_request" not in db.session.get(Case, econ.id).data
+    assert too_many.status_code == 200
+    assert (
+        console.post(
+            f"/admin/appeals/{econ.number}/act", {"action": "answer", "note": "a\x00b"}
+        ).status_code
+        == 400
+    )
+    db.session.expire_all()
+    assert db.session.get(Case, econ.id).status == "已受理"
