@@ -431,3 +431,22 @@ def test_a_bad_value_in_an_action_form_says_what_and_saves_nothing(console, clie
     )
     db.session.expire_all()
     assert db.session.get(Case, econ.id).status == "已受理"
+
+
+def test_the_statistics_page_draws_its_figures_and_rates(console, client, depts, tickets):
+    import json
+
+    sign_in(console, depts.admin)
+    page = client.get("/admin/appeals/stats").get_data(as_text=True)
+    assert "响应率" in page and "（0/0）" in page and "办结率" in page
+    found = re.search(r'<script type="application/json" id="dashboard-charts">(.*?)</script>', page)
+    assert found is not None and "chart.umd.js" in page
+    charts = {c["id"]: c for c in json.loads(found.group(1))}
+    assert charts["appeal-categories"]["labels"] == ["融资", "用地"]
+    assert charts["appeal-categories"]["datasets"][0]["data"] == [1, 1]
+    departments = sorted(charts["appeal-departments"]["labels"])
+    assert departments == ["示范市工商联经济服务部", "示范市投资促进局"]
+    assert len(charts["appeal-rates"]["datasets"][0]["data"]) == 5
+    sign_in(console, depts.officer)  # the department's own figures only
+    page = client.get("/admin/appeals/stats").get_data(as_text=True)
+    assert "示范市投资促进局" not in page
