@@ -217,6 +217,8 @@ def test_proxy_item_found_by_description_handled_with_missing_materials(
     assert {a.owner_id for a in Attachment.query.all()} == {case.number}
     assert Attachment.query.count() == 2
     assert case.events[-1].actor == "member" and "顺丰" in case.events[-1].note
+    progress = safe.say("查进度")
+    assert case.number in progress and "商会代办" in progress and "办理中" in progress
     # Done without the member coming in: 零跑腿.
     engine.act(
         db.session, case, "finish", svc.agent, today=today(app),
