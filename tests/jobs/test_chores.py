@@ -31,7 +31,7 @@ from bot.settings import ENV_NAMES
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = str(Path(sys.executable).with_name("flask"))
 HISTORY = "rq:cron_job:training-reminders:jobs"  # RQ's record of what the cron job enqueued
-CONFIG = {"RQ_QUEUE": "chores-test", "CHORES_INTERVAL_SECONDS": 60}
+CONFIG = {"RQ_QUEUE": "chores-test", "CHORES_INTERVAL_SECONDS": 60, "NOTICE_SWEEP_SECONDS": 30}
 
 
 @pytest.fixture
@@ -51,6 +51,7 @@ def test_the_reminders_are_a_chore():
     assert [chore.func.__name__ for chore in CHORES] == [
         "send_reminders",
         "case_chores",
+        "sweep",  # bot.jobs.notices
         "staff_chores",
     ]
     scheduler = make_scheduler(redis.Redis(), CONFIG)

@@ -26,7 +26,6 @@ from bot.dev.sandbox.api import dispatch
 from bot.dev.sandbox.errors import ERRMSGS
 from bot.dev.sandbox.registry import FileAnswer
 from bot.dev.sandbox.responses import parse_body
-from bot.dev.sandbox.server import create_sandbox_app
 from bot.dev.sandbox.state import SandboxState
 
 logger = logging.getLogger(__name__)
@@ -197,14 +196,14 @@ class _Connection(asyncio.Protocol):
             self._next()
 
 
-async def serve(host: str, port: int, app: Flask | None = None) -> None:
-    sandbox = app if app is not None else create_sandbox_app()
+async def serve(host: str, port: int, app: Flask) -> None:
+    """Serve ``app`` (``create_sandbox_app()``) until cancelled."""
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: _Connection(sandbox), host, port, backlog=512)
+    server = await loop.create_server(lambda: _Connection(app), host, port, backlog=512)
     logger.info("WeChat API sandbox (fast) on http://%s:%s/cgi-bin/", host, port)
     async with server:
         await server.serve_forever()
 
 
-def run_fast(host: str = "127.0.0.1", port: int = 5001) -> None:
-    asyncio.run(serve(host, port))
+def run_fast(app: Flask, host: str = "127.0.0.1", port: int = 5001) -> None:
+    asyncio.run(serve(host, port, app))

@@ -73,6 +73,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.fast:
         from bot.dev.sandbox.fast import run_fast
 
-        run_fast(args.host, args.port)
+        run_fast(create_sandbox_app(), args.host, args.port)
         return
     run_sandbox(args.host, args.port)
