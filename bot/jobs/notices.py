@@ -380,16 +380,29 @@ def send_mass(notice_id: int) -> str:
         result = api.post("message/mass/sendall", data=body)
     except WeChatClientException as exc:
         if exc.errcode != 45065:
-            notice.mass_status = f"errcode {exc.errcode}"[:40]
-            db.session.commit()
-            raise
+            # 45028 (no quota left) and the like: paused with the reason; staff see it.
+            rule = rules.rule_for(int(exc.errcode or 0))
+            return _pause_mass(notice, f"errcode {exc.errcode}", rule.delay if rule else 3600)
         # Already sent under this clientmsgid: WeChat names the earlier job.
         result = _json(exc)
+    except ApiBackoff as exc:
+        return _pause_mass(notice, f"{exc.errcode} backoff", exc.delay)
+    except requests.RequestException as exc:
+        # Submitted or not: the sweep submits again under the same clientmsgid (45065).
+        return _pause_mass(notice, type(exc).__name__, 5.0)
     notice.mass_msg_id = int(result.get("msg_id") or 0) or None
     notice.mass_msg_data_id = result.get("msg_data_id")
     notice.mass_status = notice.mass_status or "SENDING"
     db.session.commit()
     return "submitted"
+
+
+def _pause_mass(notice: Notice, reason: str, delay: float) -> str:
+    notice.paused_until = utcnow() + timedelta(seconds=delay)
+    notice.pause_reason = reason[:60]
+    db.session.commit()
+    log.warning("mass send of notice %s paused %.0f s: %s", notice.id, delay, reason)
+    return "paused"
 
 
 def _json(exc: WeChatClientException) -> dict[str, Any]:
@@ -444,6 +457,13 @@ def sweep() -> int:
     for notice in list(active):
         reconcile.match_events(db.session, notice, now)
         if notice.channel == "mass":
+            if notice.mass_msg_id is None and notice.status == compose.SENDING:
+                resting = notice.paused_until is not None and notice.paused_until > now
+                if not resting and not redis.exists(BEAT_KEY.format(notice.id)):
+                    db.session.commit()
+                    start_chains(notice.id)  # submitted again under the same clientmsgid
+                    restarted += 1
+                continue
             _poll_mass(notice)
             continue
         if notice.status != compose.SENDING or redis.exists(BEAT_KEY.format(notice.id)):

@@ -181,3 +181,23 @@ def test_mass_send_uses_the_notice_clientmsgid_and_45065_is_success(
     db.session.expire_all()
     row = db.session.get(Notice, notice_id)
     assert row.status == "sent" and row.mass_status == "SEND_SUCCESS"
+
+
+def test_a_subscription_accounts_second_mass_send_a_day_is_paused_with_45028(
+    app, runner, sandbox, sandbox_calls
+):
+    platform(sandbox, account_type="subscription")
+    invoke(runner, "demo", "followers", "2")
+    sandbox_followers(sandbox, "o-demo-000001", "o-demo-000002")
+    from bot.jobs import notices as jobs
+
+    first = create_and_send(runner, channel="mass", title="第一条")
+    assert jobs.send_mass(first) == "submitted"
+    args = ["notices", "create", "--title", "第二条", "--body", "b", "--channel", "mass"]
+    second = int(invoke(runner, *args)["id"])
+    invoke(runner, "notices", "send", str(second), "--approve-as", "bo")
+    assert jobs.send_mass(second) == "paused"
+    db.session.expire_all()
+    row = db.session.get(Notice, second)
+    assert row.pause_reason == "errcode 45028" and row.mass_msg_id is None
+    assert received(sandbox, "mass")["messages"] == 2  # the first one only
