@@ -356,9 +356,10 @@ def preview(notice_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/notices/my-wechat", methods=["GET", "POST"])
-@access.require("admin")
+@access.require(*ROLES)
 def my_wechat() -> ResponseReturnValue:
-    """An admin binds their own WeChat: "#通知…" from it drafts a notice; previews go to it."""
+    """Staff bind their own WeChat: mass previews go to it, and an admin's "#通知…" from it
+    drafts a notice."""
     me = sql().get(AdminUser, staff().id)
     assert me is not None
     form = OpenidForm()

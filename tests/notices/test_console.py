@@ -115,3 +115,19 @@ def test_signed_out_visitors_get_the_login_page(app, client):
     for url in ("/admin/notices", "/admin/notices/new", "/admin/notices/1/progress"):
         response = client.get(url)
         assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+
+
+def test_staff_bind_their_own_wechat_and_preview_a_mass_notice(
+    app, client, runner, sandbox, sandbox_calls
+):
+    console = Console(client, runner)
+    console.login("ed", "editor")
+    saved = console.post("/admin/notices/my-wechat", {"openid": "o-ed-wechat"})
+    assert saved.status_code == 302
+    console.post("/admin/notices/new", {**FORM, "channel": "mass"})
+    notice = db.session.execute(select(Notice)).scalar_one()
+    page = console.post(f"/admin/notices/{notice.id}/preview", follow_redirects=True)
+    assert "预览已发到您绑定的微信" in page.get_data(as_text=True)
+    preview = sandbox_calls.list("message/mass/preview")
+    assert len(preview) == 1 and preview[0]["body"]["touser"] == "o-ed-wechat"
+    assert console.post("/admin/notices/my-wechat", {"openid": "o x"}).status_code == 400
