@@ -249,7 +249,7 @@ def test_nothing_to_supply_is_said_plainly(app, wechat, svc):
 # -- 招商线索 -------------------------------------------------------------------------------
 def test_investment_lead_registered_and_landed(app, runner, wechat, svc, sandbox_calls):
     open_window(wechat.openid)
-    first = wechat.say("我一个宁波的朋友想回来这边设厂，投资大概2亿，信息报给谁")
+    first = wechat.say("我一个宁波的朋友想回来这边设厂，投资大概两个亿，信息报给谁")
     assert "投资方或项目方" in first  # a project, with its amount, from the message
     wechat.say("宁波甬兴机械有限公司 陈总")
     assert "落地" in wechat.say("汽车零部件生产，要50亩工业用地，用工200人左右")
@@ -260,7 +260,7 @@ def test_investment_lead_registered_and_landed(app, runner, wechat, svc, sandbox
     wechat.say("赵敏")
     wechat.say("13800138003")
     summary = wechat.say("同意")
-    assert "大概2亿（200,000,000 元）" in summary and "投资项目" in summary
+    assert "大概两个亿（200,000,000 元）" in summary and "投资项目" in summary
     done = wechat.say("1")
     case = Case.query.one()
     assert case.number.startswith("ZS") and "示范市工商联经济服务部" in done

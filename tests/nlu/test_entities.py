@@ -894,3 +894,17 @@ def test_money_with_text_needs_a_unit():
 )
 def test_a_pick_is_the_whole_message(text, number):
     assert choice_number(text) == number
+
+
+@pytest.mark.parametrize(
+    ("text", "money"),
+    [("投资大概两个亿", 200_000_000), ("2个亿", 200_000_000), ("一个亿的项目", 100_000_000)],
+)
+def test_an_amount_said_with_ge(text, money):
+    # "两个亿" is how an investment is said; "几个亿" names no number, "三个人" no money.
+    assert extract(text, today=date(2026, 12, 1)).get("money") == money
+
+
+@pytest.mark.parametrize("text", ["几个亿", "这个亿", "三个人", "两个万人"])
+def test_ge_without_a_number_or_unit_is_no_amount(text):
+    assert "money" not in extract(text, today=date(2026, 12, 1))

@@ -66,7 +66,7 @@ def test_examples_do_not_copy_the_knowledge_dev_set():
 def test_eval_reports_in_the_registry_labels(app, runner, tmp_path):
     data = tmp_path / "set.tsv"
     data.write_text(
-        "utterance\tintent\n你好\tgreeting\n想投资建厂\tinvestment_lead\n转人工\thuman_agent\n"
+        "utterance\tintent\n你好\tgreeting\n明天会下雨吗\tweather_report\n转人工\thuman_agent\n"
     )
     result = runner.invoke(args=["nlu", "eval", str(data)])
     assert result.exit_code == 0, result.output
@@ -74,6 +74,6 @@ def test_eval_reports_in_the_registry_labels(app, runner, tmp_path):
     start = next(i for i, line in enumerate(lines) if line.startswith("intent "))
     end = next(i for i, line in enumerate(lines) if line.startswith("confusion matrix"))
     table = [line.split()[0] for line in lines[start + 1 : end]]
-    # Registry order; a gold label the bot has no intent for (investment_lead) is not scored.
-    assert "investment_lead" not in table and {"greeting", "human_agent"} <= set(table)
+    # Registry order; a gold label the bot has no intent for (weather_report) is not scored.
+    assert "weather_report" not in table and {"greeting", "human_agent"} <= set(table)
     assert table == [label for label in app.extensions["registry"].labels if label in table]

@@ -109,8 +109,9 @@ _MONEY_TRIGGERS = any_of("万亿千元块圆¥币RMBrmb")
 
 # Possessive quantifiers: the numeral run is read once and never re-split, so noise cannot
 # make this backtrack.
+# 个 between a numeral and 万/亿 is how amounts are said ("两个亿", "3个亿"): part of the run.
 _MONEY_RE = ascii_re(
-    rf"((?:\d{{1,3}}(?:,\d{{3}})++(?:\.\d+)?|\d++(?:\.\d++)?|[{CN_NUM_CHARS}])++)"
+    rf"((?:\d{{1,3}}(?:,\d{{3}})++(?:\.\d+)?|\d++(?:\.\d++)?|[{CN_NUM_CHARS}]|个(?=[万亿]))++)"
     r"(\s*(?:块钱|块|元|圆|人民币))?"
 )
 _MONEY_PREFIXES = ("人民币", "RMB", "rmb", "¥")
@@ -142,8 +143,8 @@ def _money_match(s: str) -> tuple[int | float, int, int] | None:
         has_scale = any(c in num for c in "万亿千")
         if not (prefix or unit or has_scale):
             continue  # a bare number is not money
-        if num[0] in "百千万亿":
-            continue  # 千万/万一/百万: words, not amounts
+        if num[0] in "百千万亿个":
+            continue  # 千万/万一/百万: words, not amounts (几个亿: no number said)
         if (
             unit
             and unit.strip() == "块"
@@ -152,7 +153,7 @@ def _money_match(s: str) -> tuple[int | float, int, int] | None:
             continue  # 一块去 (together), 两块地 (plots): 块 is also a measure word
         if not (prefix or unit) and _NOT_MONEY_AFTER.match(s, m.end()):
             continue
-        value = parse_number(num)
+        value = parse_number(num.replace("个", ""))
         if value is None or value <= 0:
             continue
         return _json_number(value), (prefix_start if prefix else m.start()), m.end()
