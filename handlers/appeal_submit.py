@@ -15,6 +15,8 @@ number, the query code and that date.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
 from bot.dialogue.forms.spec import DONE, SKIP, Choice, Slot, Submitted
@@ -22,6 +24,7 @@ from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
 from bot.dialogue.turn import Turn
 from bot.errors import Invalid
+from bot.models.cases import Case
 from bot.nlu.normalise import normalise
 from bot.services import members
 from bot.services.cases import appeals
@@ -79,7 +82,8 @@ CATEGORIES = (
         "法律权益",
         "合法权益保护",
         ("法律", "维权", "权益", "侵权", "拖欠", "欠款", "账款", "清欠", "工程款")
-        + ("合同", "官司", "诉讼", "执行难", "知识产权", "商标", "被骗"),
+        + ("合同", "官司", "诉讼", "执行难", "知识产权", "商标", "被骗", "货款", "欠我们")
+        + ("欠钱", "赖账", "不给钱"),
     ),
     Choice("建言献策", "意见建议", ("建议", "意见", "建言", "献策", "提个建议", "提议")),
     Choice("其他", "其他问题", ("其他", "别的")),
@@ -94,26 +98,33 @@ URGENCY = (
         ("紧急", "很急", "特别急", "非常急", "着急", "急需", "马上", "立刻", "尽快")
         + ("停产", "停工", "停业", "停摆", "关门", "撑不下去", "等不了", "火烧眉毛")
         + ("迫在眉睫", "发不出工资", "断贷", "急死", "十万火急", "撑不住", "快断了")
-        + ("资金链断", "要倒闭"),
+        + ("资金链断", "要倒闭", "急", "挺急", "比较急", "加急"),
     ),
     Choice(appeals.NORMAL, "一般", ("不急", "不着急", "不是很急", "不算急", "一般情况")),
 )
 
 IDENTITY = (
-    Choice("real", "实名反映", ("实名", "公开", "可以公开", "不用保密")),
+    Choice("real", "实名反映", ("实名", "可以公开", "公开也行", "不用保密", "无所谓", "不介意")),
     Choice(
-        "confidential", "保密（承办部门看不到企业身份）", ("保密", "匿名", "不公开", "不要透露")
+        "confidential",
+        "保密（承办部门看不到企业身份）",
+        ("保密", "匿名", "不公开", "不要公开", "别公开", "不想公开", "不要透露", "别透露")
+        + ("不想让", "别让", "不要让", "不实名", "隐藏", "不署名", "不留名"),
     ),
 )
 
 # 统一社会信用代码 (GB 32100-2015): 18 characters, the last a check character.
 _CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CODE_IN_TEXT = re.compile(rf"(?<![0-9A-Z])[{_CODE_CHARS}]{{18}}(?![0-9A-Z])")
 
 
 def credit_code(turn: Turn, text: str) -> str:
     """A 统一社会信用代码 whose check character is right (as typed, upper-cased)."""
-    code = "".join(text.split()).upper()
+    compact = "".join(unicodedata.normalize("NFKC", text).split()).upper()
+    # "信用代码是91350100M000100Y43": the code inside a sentence.
+    found = _CODE_IN_TEXT.search(compact)
+    code = found.group(0) if found else compact
     if len(code) != 18 or any(c not in _CODE_CHARS for c in code):
         raise Invalid("replies/appeal_submit/invalid_credit_code.txt")
     total = sum(_CODE_CHARS.index(c) * w for c, w in zip(code[:17], _WEIGHTS, strict=True))
@@ -140,7 +151,9 @@ submit_form = intent.form(
     Slot("credit_code", "统一社会信用代码", validate=credit_code, optional=True, numeric=True,
          max_len=30),
     Slot("name", "联系人", validate=contact_name, profile="name"),
-    Slot("phone", "联系电话", "phone", entity="phone", profile="mobile"),
+    # A landline is how many enterprises are reached: a mobile or an area-coded number.
+    Slot("phone", "联系电话", validate=validators.contact_phone, entity="phone",
+         profile="mobile", numeric=True, mask=True, max_len=30),
     Slot("identity", "是否实名", "choice", options=IDENTITY),
     collects_media="files",
     owner_kind="case",  # attachments belong to the ticket number
@@ -155,6 +168,10 @@ def from_profile(turn: Turn) -> dict[str, Any]:
 @submit_form.on_submit
 def submit(turn: Turn, values: dict[str, Any], key: str) -> Submitted:
     """Open the appeal and tell the member its number, query code and answer date."""
+    same = _already_open(turn, values)
+    if same is not None:
+        # The same problem sent again (the member was not sure it went through): one ticket.
+        return Submitted(same.number, Reply("replies/appeal_submit/duplicate.txt", {"case": same}))
     member = members.by_openid(turn.db, turn.user_id)
     today = turn.local_now().date()
     workdays = appeals.answer_workdays(values["category"], values["urgency"], turn.config)
@@ -196,3 +213,14 @@ def submit(turn: Turn, values: dict[str, Any], key: str) -> Submitted:
         },
     )
     return Submitted(case.number, reply)
+
+
+def _already_open(turn: Turn, values: dict[str, Any]) -> Case | None:
+    """The member's open appeal with the same account of the problem, if any."""
+    wanted = "".join(str(values["content"]).split())
+    for case in cases.of_member(turn.db, turn.user_id):
+        if case.kind != appeals.NAME or appeals.KIND.is_final(case.status):
+            continue
+        if "".join(str((case.data or {}).get("content", "")).split()) == wanted:
+            return case
+    return None

@@ -44,6 +44,11 @@ def query_code(turn: Turn, text: str) -> str:
     match = _CODE.fullmatch(text.strip())
     if match is None:
         raise Invalid("replies/case_status/bad_code.txt")
+    number = str(turn.state.values.get("number") or "")
+    if number and cases.lookup(turn.db, number, match.group(1)) is None:
+        # Asked again (three tries, as every slot): a mistyped code is not the end. A wrong
+        # code and a missing number get the same words, so guessing tells nothing.
+        raise Invalid("replies/case_status/not_found_retry.txt", number=number)
     return match.group(1)
 
 

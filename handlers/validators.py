@@ -9,6 +9,7 @@ that only re-does what the kind does.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from bot.dialogue.forms import kinds
 from bot.dialogue.forms.spec import NO, YES
@@ -28,6 +29,25 @@ _NOT_NAMES = frozenset(
 def cn_mobile(turn: Turn, text: str) -> str:
     """An 11-digit mainland mobile (what the ``phone`` kind reads)."""
     return kinds.mobile(text)
+
+
+# A landline with its area code (0591-87654321, 059187654321, (0591) 8765 4321), an
+# extension allowed; or a 400/800 service number.
+_LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}(?:(?:-|转|ext)\d{1,6})?|[48]00-?\d{3}-?\d{4}")
+
+
+def contact_phone(turn: Turn, text: str) -> str:
+    """A mobile, or a landline with its area code: how an enterprise is reached."""
+    compact = re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", text))
+    compact = re.sub(r"^(电话|座机|手机|号码)[:：]?", "", compact)
+    try:
+        return kinds.mobile(compact)
+    except Invalid:
+        pass
+    found = _LANDLINE.search(compact)
+    if found is None or len(found.group(0).replace("-", "")) > 18:
+        raise Invalid("replies/common/invalid_contact_phone.txt")
+    return found.group(0)
 
 
 def person_name(turn: Turn, text: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from bot.dialogue.forms import asides
 from bot.dialogue.forms.engine import FormEngine as Engine
 from bot.dialogue.intents import Intent, Registry
 from bot.dialogue.replies import Reply, render, split_for_wechat
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 MEDIA_TYPES = frozenset({"image", "video", "shortvideo", "location", "link", "file"})
 MORE_WORDS = frozenset({"更多", "more", "继续", "下一页", "后续"})
+# Below this the classifier is unsure a message asks for a service (a form).
+UNSURE_SERVICE = 0.6
 HANDOFF_EXIT = frozenset(
     {"取消", "退出", "退出人工", "结束人工", "结束", "不用了", "算了", "不用人工了"}
 )
@@ -344,7 +347,18 @@ class Dispatcher:
             turn.entities.setdefault(name, value)  # the turn's own (local today) win
         intent = self.registry.get(parse.intent) or self.registry.get("out_of_scope")
         assert intent is not None, "handlers.ALL must define out_of_scope"
+        if intent.forms and parse.confidence < UNSURE_SERVICE and self._kb_is_sure(turn):
+            # "…工资都快发不出来了，听说有稳岗补贴，我们能不能申请": a story that could be an
+            # appeal but ends in a question the knowledge base answers well is a question.
+            policy = self.registry.get("policy_question")
+            if policy is not None:
+                return self._run(policy, turn, outcome, parse.confidence)
         return self._run(intent, turn, outcome, parse.confidence)
+
+    def _kb_is_sure(self, turn: Turn) -> bool:
+        if turn.kb is None or not asides.QUESTION.search(turn.text):
+            return False
+        return bool(turn.kb.decide(turn.text).band == "answer")
 
     def _run(self, intent: Intent, turn: Turn, outcome: Outcome, confidence: float) -> Reply:
         turn.intent = intent.name

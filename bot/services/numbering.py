@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -83,7 +84,8 @@ def query_code() -> str:
 def find_numbers(text: str) -> list[str]:
     """Case numbers in ``text``, canonical (``tj20261201 7`` → ``TJ20261201-0007``)."""
     found = []
-    for m in _NUMBER.finditer(text or ""):
+    # Full-width letters, digits and dashes (ＳＱ２０２６…－０００１) read as half-width.
+    for m in _NUMBER.finditer(unicodedata.normalize("NFKC", text or "")):
         prefix, day, serial = m.group(1).upper(), m.group(2), int(m.group(3) or m.group(4))
         found.append(f"{prefix}{day}-{serial:04d}")
     return found
@@ -91,7 +93,7 @@ def find_numbers(text: str) -> list[str]:
 
 def without_numbers(text: str) -> str:
     """``text`` with its case numbers blanked (what is left may hold a query code)."""
-    return _NUMBER.sub(" ", text or "")
+    return _NUMBER.sub(" ", unicodedata.normalize("NFKC", text or ""))
 
 
 def codes_match(given: str, stored: str) -> bool:

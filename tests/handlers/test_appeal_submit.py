@@ -106,3 +106,79 @@ def test_a_suggestion_goes_to_the_department_that_takes_what_nobody_claims(app, 
         depts.rights.id,
         "default",
     )
+
+
+def fill_to_identity(wechat: WeChat, phone: str = "13800138001") -> str:
+    wechat.say("企业用地遇到困难，一般")
+    wechat.say("厂房土地证办理受阻")
+    wechat.say(CONTENT)
+    wechat.say("没有")
+    wechat.say("示范市青禾科技有限公司")
+    wechat.say("跳过")
+    wechat.say("李四")
+    return wechat.say(phone)
+
+
+def test_a_short_wish_to_stop_ends_the_form_and_is_never_an_answer(app, wechat, depts):
+    wechat.say("我要反映问题")
+    wechat.say("1")
+    wechat.say("一般")
+    reply = wechat.say("算了不弄了")
+    assert "已退出" in reply or "取消" in reply
+    assert "算了不弄了" not in wechat.say("我要反映问题")  # a new run, nothing kept
+    assert not Case.query.count()
+
+
+def test_a_question_mid_form_is_answered_not_stored(app, wechat, depts):
+    wechat.say("我要反映问题")
+    wechat.say("1")
+    wechat.say("一般")
+    reply = wechat.say("这个要多久才有答复？")
+    assert "一句话概括" in reply  # the prompt again, after the answer
+    assert "具体说说" in wechat.say("续贷被抽贷")
+    assert "多久" not in (wechat.say(CONTENT) + str(Case.query.count()))
+
+
+def test_confidential_in_the_members_words_and_a_landline(app, wechat, depts):
+    asked = fill_to_identity(wechat, "0591-87654321")
+    assert "实名" in asked
+    summary = wechat.say("不要公开我们公司名字")
+    assert "保密" in summary and "实名反映" not in summary
+    wechat.say("1")
+    case = Case.query.one()
+    assert case.data["confidential"] is True and case.data["phone"] == "0591-87654321"
+
+
+def test_a_full_width_or_embedded_credit_code_is_read(app, wechat, depts):
+    wechat.say("企业用地遇到困难，一般")
+    wechat.say("厂房土地证办理受阻")
+    wechat.say(CONTENT)
+    wechat.say("没有")
+    wechat.say("示范市青禾科技有限公司")
+    assert "联系人" in wechat.say("９１３５０１００Ｍ０００１００Ｙ４３")
+    wechat.say("返回")
+    assert "联系人" in wechat.say("信用代码是91350100M000100Y43")
+
+
+def test_the_same_appeal_sent_twice_is_one_ticket(app, wechat, depts):
+    fill_to_identity(wechat)
+    wechat.say("实名")
+    first = wechat.say("1")
+    fill_to_identity(wechat)
+    wechat.say("实名")
+    again = wechat.say("1")
+    case = Case.query.one()
+    assert case.number in first and case.number in again and "已经提交过" in again
+
+
+def test_a_stranger_may_retry_a_mistyped_query_code(app, client, wechat, depts):
+    fill_to_identity(wechat)
+    wechat.say("实名")
+    wechat.say("1")
+    case = Case.query.one()
+    stranger = WeChat(client, "o-stranger")
+    assert "查询码" in stranger.say(f"查一下 {case.number}")
+    wrong = "000000" if case.query_code != "000000" else "111111"
+    assert "再发送一次" in stranger.say(wrong)
+    shown = stranger.say(case.query_code)
+    assert case.number in shown and "已提交" in shown

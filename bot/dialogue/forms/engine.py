@@ -72,7 +72,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.dialogue.forms import choices, kinds
+from bot.dialogue.forms import asides, choices, kinds
 from bot.dialogue.forms import submit as submitting
 from bot.dialogue.forms.choices import Ambiguous
 from bot.dialogue.forms.spec import DONE, NO, SKIP, YES, Form, Slot
@@ -90,22 +90,6 @@ MAX_ATTACHMENTS = 20
 REPLAY_SECONDS = 600
 BACK_WORDS = frozenset({"返回", "上一步", "上一个", "退回"})
 ATTACHABLE = frozenset({"image", "voice", "video", "shortvideo", "file"})
-# Messages that answer a prompt are short; a clear question in the middle of a form is
-# answered and the prompt repeated. Which intents may do so, each declares
-# (``Intent(..., interrupts_forms=True)``); the registry hands the engine their names.
-_QUESTION = re.compile(r"[?？吗呢]|怎么|如何|什么|哪些|哪里|多少|能不能|可不可以|是否")
-_SMALL_TALK = frozenset({"greeting", "help", "goodbye"})
-_ASKING_END = re.compile(
-    r"(?:[?？吗呢么]|怎么办|怎么样|如何|多少|是什么|哪些|在哪里?)[\s。.!！~～…]*$"
-)
-# A message this short that names a question word is a question even without a "?".
-SHORT_QUESTION = 20
-
-
-def _asks(text: str) -> bool:
-    """The message is shaped like a question: it ends like one, or is short."""
-    text = text.strip()
-    return bool(_ASKING_END.search(text)) or len(text) <= SHORT_QUESTION
 
 
 class FormEngine:
@@ -206,6 +190,8 @@ class FormEngine:
         if slot.optional and slot.kind not in ("yes_no", "consent") and text in SKIP:
             state.values[slot.name] = ""
             return self._advance(turn, form, slot)
+        if asides.leaving(self.nlu, turn):
+            return None  # understood by the dispatcher: the cancel intent ends the form
         interruption = self._interruption(turn, form, slot)
         if interruption is not None:
             return interruption
@@ -335,27 +321,13 @@ class FormEngine:
 
     def _interruption(self, turn: Turn, form: Form, slot: Slot) -> Reply | None:
         """Answer an unrelated message in the middle of a form, then repeat the prompt."""
-        if self.interrupt is None or turn.text.isdigit():
+        if self.interrupt is None:
             return None
         parse = self.nlu.parse(turn.message.text)
-        if parse.intent not in self.interrupting or parse.confidence < 0.6:
+        kind = asides.aside(parse, self.interrupting, turn, slot)
+        if kind is asides.Aside.NONE:
             return None
-        questioning = bool(_QUESTION.search(turn.text))
-        if slot.free_text and questioning and not _asks(turn.message.text):
-            # An account of what happened often names a question word mid-sentence ("不知道
-            # 有哪些政策，建议…"): a narrative is the answer; only a short or question-shaped
-            # message is taken as a question.
-            return None
-        if parse.intent in _SMALL_TALK:
-            if len(turn.text) > 8:
-                return None
-        elif not questioning:
-            return None
-        # A clear question wins over the slot; a weaker one only when the slot refuses it
-        # (a company name may look like chit-chat, a dispute summary like a question).
-        if not (questioning and parse.confidence >= 0.8):
-            if slot.free_text:
-                return None
+        if kind is asides.Aside.MAYBE:
             try:
                 self._read(turn, slot, turn.message.text)
                 return None
@@ -523,7 +495,10 @@ class FormEngine:
 
     def _prefill_offer(self, form: Form, offered: Mapping[str, Any]) -> Reply:
         items = [
-            (form.slot(k).label, kinds.mask(str(v)) if form.slot(k).kind == "phone" else v)
+            (
+                form.slot(k).label,
+                kinds.mask(str(v)) if form.slot(k).kind == "phone" or form.slot(k).mask else v,
+            )
             for k, v in offered.items()
         ]
         return Reply("replies/common/form_prefill.txt", {"items": items})
