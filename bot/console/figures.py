@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from werkzeug.datastructures import MultiDict
 
 import bot.models as models
@@ -167,51 +167,61 @@ def band_prefixes() -> dict[str, str]:
 
 
 def conversation_figures(period: Period, user: AdminUser) -> dict[str, Any]:
-    """Messages and active users per day; questions by band; the top intents."""
+    """Messages and active users per day; questions by band; the top intents. Four passes
+    over the period's log rows (per day, the users, the intents, the bands), each a range
+    of the ``at`` index."""
     low, high = period.utc(zone())
     day = local_day(ConversationLog.at, _offset(period, zone()))
     in_period = and_(ConversationLog.at >= low, ConversationLog.at < high)
-    messages = in_period & (ConversationLog.msg_type != "event")
-    per_day = sql().execute(
-        access.scoped(select(day, func.count()).where(messages).group_by(day), user)
-    )
-    active_rows = sql().execute(
-        access.scoped(
-            select(day, func.count(ConversationLog.openid.distinct()))
-            .where(in_period)
-            .group_by(day),
-            user,
-        )
-    )
-    active = select(ConversationLog.openid).where(in_period).distinct().subquery()
-    active_total = int(sql().execute(select(func.count()).select_from(active)).scalar_one())
-    active_members = int(
+    is_message = ConversationLog.msg_type != "event"
+    per_day = (
         sql()
         .execute(
-            select(func.count()).select_from(active).join(Member, Member.openid == active.c.openid)
+            access.scoped(
+                select(
+                    day,
+                    func.count(case((is_message, 1))),
+                    func.count(ConversationLog.openid.distinct()),
+                )
+                .where(in_period)
+                .group_by(day),
+                user,
+            )
         )
-        .scalar_one()
+        .all()
+    )
+    users = (
+        sql()
+        .execute(
+            select(
+                func.count(ConversationLog.openid.distinct()), func.count(Member.openid.distinct())
+            )
+            .select_from(ConversationLog)
+            .outerjoin(Member, Member.openid == ConversationLog.openid)
+            .where(in_period)
+        )
+        .one()
     )
     intents = sql().execute(
         select(ConversationLog.intent, func.count())
-        .where(messages, ConversationLog.intent.is_not(None))
+        .where(in_period, is_message, ConversationLog.intent.is_not(None))
         .group_by(ConversationLog.intent)
         .order_by(func.count().desc(), ConversationLog.intent)
         .limit(TOP)
     )
     return {
         "labels": [d.isoformat() for d in period.days],
-        "messages": _per_day(per_day, period),
-        "active": _per_day(active_rows, period),
-        "active_total": active_total,
-        "active_members": active_members,
+        "messages": _per_day([(d, m) for d, m, _ in per_day], period),
+        "active": _per_day([(d, a) for d, _, a in per_day], period),
+        "active_total": int(users[0]),
+        "active_members": int(users[1]),
         "bands": question_bands(period),
         "intents": [(name, int(n)) for name, n in intents],
     }
 
 
 def question_bands(period: Period) -> dict[str, int]:
-    """Policy questions in the period by the band the member got."""
+    """Policy questions in the period by the band the member got (one pass)."""
     low, high = period.utc(zone())
     prefixes = band_prefixes()
     policy = and_(
@@ -220,17 +230,17 @@ def question_bands(period: Period) -> dict[str, int]:
         ConversationLog.intent == POLICY_INTENT,
         ConversationLog.msg_type != "event",
     )
-    total = int(
-        sql().execute(select(func.count()).select_from(ConversationLog).where(policy)).scalar_one()
-    )
-    bands = {"answer": 0, "choices": 0, "none": 0}
+    columns: list[ColumnElement[Any]] = [func.count()]
     for band in ("choices", "none"):
-        if prefixes[band]:
-            like = ConversationLog.reply.startswith(prefixes[band], autoescape=True)
-            query = select(func.count()).select_from(ConversationLog).where(policy, like)
-            bands[band] = int(sql().execute(query).scalar_one())
-    bands["answer"] = max(0, total - bands["choices"] - bands["none"])
-    return bands
+        starts = ConversationLog.reply.startswith(prefixes[band], autoescape=True)
+        columns.append(func.count(case((starts, 1))) if prefixes[band] else literal(0))
+    row = sql().execute(select(*columns).where(policy)).one()
+    total, choices, none = int(row[0]), int(row[1]), int(row[2])
+    return {
+        "answer": max(0, total - choices - none),
+        "choices": choices,
+        "none": none,
+    }
 
 
 def top_questions(period: Period) -> list[tuple[str, int]]:
