@@ -63,6 +63,7 @@ def page(live_server: str, chromium):
     )
     page.base = live_server  # type: ignore[attr-defined]
     yield page
+    context.close()  # the browser is the module's (conftest's chromium)
     assert not errors, f"JavaScript errors on the page: {errors}"
     assert not outside, f"requests outside the server: {outside}"
 

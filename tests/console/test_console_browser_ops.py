@@ -3,7 +3,8 @@ and the lock-out, a role refused a page, a knowledge-base edit that the chat the
 with, the dashboard drawn with its charts, every console URL refused without a session, and
 the pages on a phone-sized screen.
 
-One browser for the module (each test gets a fresh context, so no cookie carries over).
+One browser for the module (conftest's ``chromium``; each test gets a fresh context, so no
+cookie carries over).
 Skipped where Debian's chromium is not installed (Playwright must not download a browser).
 Screenshots are kept under ``test-artifacts/`` (ignored by git).
 """
@@ -38,22 +39,9 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        launched = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
 @pytest.fixture
-def page(live_server: str, browser):
-    context = browser.new_context(viewport={"width": 1366, "height": 860}, locale="zh-CN")
+def page(live_server: str, chromium):
+    context = chromium.new_context(viewport={"width": 1366, "height": 860}, locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
