@@ -10,23 +10,21 @@ become ``unknown`` and are never sent again (:func:`expire_unkeyed`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     DateTime,
-    Integer,
     and_,
     bindparam,
-    case,
     func,
     insert,
-    null,
     or_,
     select,
+    text,
     update,
 )
 
@@ -111,7 +109,17 @@ def claim(
     next ones instead of waiting), on SQLite the transaction holds the write lock.
     ``expired``: also rows whose lease ran out (a dead worker's).
     """
-    where = _claimable(notice_id, now, expired=expired)
+    # Two simple conditions, not one OR: each is a range of the (notice_id, status) index,
+    # already in id order; with the OR the database sorted every row of the notice.
+    where = and_(Delivery.notice_id == notice_id, Delivery.status == PENDING)
+    if expired:
+        stale = and_(
+            Delivery.notice_id == notice_id,
+            Delivery.status == SENDING,
+            Delivery.claimed_until < now,
+        )
+        if db.execute(select(Delivery.id).where(stale).limit(1)).first() is not None:
+            where = stale  # a dead worker's rows first: they have waited longest
     ids = select(Delivery.id).where(where).order_by(Delivery.id).limit(limit)
     if db.get_bind().dialect.name == "postgresql":
         ids = ids.with_for_update(skip_locked=True)
@@ -139,49 +147,44 @@ def claim(
 
 
 def record(db: DBSession, outcomes: Sequence[dict[str, Any]], worker: str, now: datetime) -> None:
-    """Write outcomes (``id``, ``status`` and optionally ``msg_id``, ``error``) of rows
-    ``worker`` holds, in one executemany. A row another worker took over meanwhile (this one
-    outlived its lease) keeps the other's outcome."""
-    if not outcomes:
-        return
-    table = Delivery.__table__
-    params = [
-        {
-            "b_id": o["id"],
-            "b_worker": worker[:40],
-            "b_status": o["status"],
-            "b_error": str(o["error"])[:200] if o.get("error") else None,
-            "b_msg_id": int(o["msg_id"]) if o.get("msg_id") is not None else None,
-            "b_sent_at": now if o["status"] == SENT else None,
-            # A row given back untried does not count the attempt, nor start the clock of
-            # its de-duplication key (unless a request of it may have arrived: "tried").
-            "b_undo": 1 if o["status"] == PENDING else 0,
-            "b_untried": 1 if o["status"] == PENDING and not o.get("tried") else 0,
-        }
-        for o in outcomes
-    ]
-    stmt = (
-        table.update()
-        .where(
-            table.c.id == bindparam("b_id"),
-            table.c.status == SENDING,
-            table.c.claimed_by == bindparam("b_worker"),
-        )
-        .values(
-            status=bindparam("b_status"),
-            error=bindparam("b_error"),
-            msg_id=func.coalesce(bindparam("b_msg_id", type_=BigInteger), table.c.msg_id),
-            sent_at=func.coalesce(bindparam("b_sent_at", type_=DateTime), table.c.sent_at),
-            attempts=table.c.attempts - bindparam("b_undo", type_=Integer),
-            first_tried_at=case(
-                (bindparam("b_untried", type_=Integer) == 1, null()),
-                else_=table.c.first_tried_at,
-            ),
-            claimed_until=None,
-            updated_at=now,
-        )
-    )
-    db.execute(stmt, params)
+    """Write outcomes (``id``, ``status`` and optionally ``msg_id``, ``error``, ``tried``) of
+    rows ``worker`` holds: one UPDATE per kind of outcome, each row's msg_id taken from one
+    JSON parameter. (Row by row, a batch of 500 cost 80 ms, most of it SQLAlchemy building
+    parameters.) A row another worker took over meanwhile (this one outlived its lease)
+    keeps the other's outcome."""
+    groups: dict[tuple[str, str | None, bool], dict[int, int | None]] = {}
+    for o in outcomes:
+        error = str(o["error"])[:200] if o.get("error") else None
+        # A row given back untried does not count the attempt, nor start the clock of its
+        # de-duplication key (unless a request of it may have arrived: "tried").
+        untried = o["status"] == PENDING and not o.get("tried")
+        msg_id = int(o["msg_id"]) if o.get("msg_id") is not None else None
+        groups.setdefault((o["status"], error, untried), {})[int(o["id"])] = msg_id
+    postgres = db.get_bind().dialect.name == "postgresql"
+    for (status, error, untried), rows in groups.items():
+        sets = ["status = :status", "error = :error", "claimed_until = NULL", "updated_at = :now"]
+        params: dict[str, Any] = {"status": status, "error": error, "now": now}
+        msg_ids = {f"k{row_id}": m for row_id, m in rows.items() if m is not None}
+        if msg_ids:
+            params["msg_ids"] = json.dumps(msg_ids)
+            picked = (
+                "(CAST(:msg_ids AS jsonb) ->> ('k' || id))::bigint"
+                if postgres
+                else "CAST(json_extract(:msg_ids, '$.k' || id) AS INTEGER)"
+            )
+            sets.append(f"msg_id = COALESCE({picked}, msg_id)")
+        if status == SENT:
+            sets.append("sent_at = :now")
+        if status == PENDING:
+            sets.append("attempts = attempts - 1")
+        if untried:
+            sets.append("first_tried_at = NULL")
+        statement = text(
+            f"UPDATE notice_deliveries SET {', '.join(sets)} "  # noqa: S608 - fixed fragments
+            "WHERE id IN :ids AND status = :sending AND claimed_by = :worker"
+        ).bindparams(bindparam("ids", expanding=True), bindparam("now", type_=DateTime))
+        params.update(ids=list(rows), sending=SENDING, worker=worker[:40])
+        db.execute(statement, params)
 
 
 def expire_unkeyed(db: DBSession, notice_id: int, now: datetime) -> int:
