@@ -26,7 +26,7 @@ from bot.console import access, auth, nav
 from bot.console.common import PER_PAGE, audit, int_arg, render, sql, staff
 from bot.console.forms import Form, strip
 from bot.extensions import db
-from bot.models import AdminUser, Committee, Department
+from bot.models import AdminUser, AuditLog, Committee, Department
 
 bp = Blueprint("users", __name__)
 ROLES = ("admin",)
@@ -170,7 +170,24 @@ def index() -> ResponseReturnValue:
     if state in ("active", "inactive"):
         query = query.where(AdminUser.active.is_(state == "active"))
     pager = db.paginate(query, page=int_arg("page"), per_page=PER_PAGE, error_out=False)
-    return render("users/list.html", pager=pager, role=role, state=state, role_labels=ROLE_LABELS)
+    names = [u.username for u in pager.items]
+    # The last sign-in of each account on the page, from the audit log (no column for it).
+    signed_in: dict[str, Any] = {}
+    if names:
+        last = (
+            select(AuditLog.actor, func.max(AuditLog.at))
+            .where(AuditLog.action == "login", AuditLog.actor.in_(names))
+            .group_by(AuditLog.actor)
+        )
+        signed_in = {actor: at for actor, at in sql().execute(last).all()}
+    return render(
+        "users/list.html",
+        pager=pager,
+        role=role,
+        state=state,
+        role_labels=ROLE_LABELS,
+        signed_in=signed_in,
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -5,6 +5,7 @@ sign-in pause; every change audited; no self-lockout, no removing the last admin
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import select
 
@@ -52,6 +53,11 @@ def test_create_an_account_bound_to_a_committee(console, client) -> None:
     assert (row.role, row.committee_id, row.active) == ("mediator", committee.id, True)
     [entry] = [e for e in audited("admin.create_user") if e.actor != "cli"]
     assert entry.actor == "boss" and entry.target == f"admin_user:{row.id}"
+    everyone = client.get("/admin/users").get_data(as_text=True)
+    boss_id = user("boss").id
+    boss_row = re.search(rf'href="/admin/users/{boss_id}">boss</a>.*?</tr>', everyone, re.S)
+    assert boss_row and "从未登录" not in boss_row.group(0)  # signed in just now
+    assert "从未登录" in everyone  # medi has not yet
     listing = client.get("/admin/users?role=mediator").get_data(as_text=True)
     assert "示范市商会人民调解委员会" in listing and f'/admin/users/{row.id}"' in listing
     assert f'/admin/users/{user("boss").id}"' not in listing
