@@ -86,3 +86,21 @@ def test_a_processed_time_out_answers_late_but_delivers(fast_sandbox):
         )
     got = requests.get(root + "_sandbox/received", params={"kind": "custom"}, timeout=5).json()
     assert got["messages"] == 1  # it reached the member although the client gave up
+
+
+def test_random_time_outs_are_drawn_once_and_still_deliver(fast_sandbox):
+    root = fast_sandbox
+    chaos = {"chaos": [{"path": "message/template/send", "rate": 1.0, "delay": 0.6}]}
+    requests.post(root + "_sandbox/platform", json=chaos, timeout=5).raise_for_status()
+    body = {"touser": "o-3", "template_id": "t", "url": "https://x/notices/1"}
+    with pytest.raises(requests.Timeout):
+        requests.post(
+            root + "cgi-bin/message/template/send",
+            params={"access_token": token(root)},
+            json=body,
+            timeout=0.2,
+        )
+    time.sleep(0.7)
+    got = requests.get(root + "_sandbox/received", params={"kind": "template"}, timeout=5).json()
+    calls = requests.get(root + "_sandbox/calls", timeout=5).text
+    assert (got["messages"], got["timeouts"]) == (1, 1), calls

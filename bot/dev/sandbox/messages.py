@@ -99,7 +99,9 @@ def _template_send(state: SandboxState, query: Query, body: Body) -> Answer:
     msgid = state.next_msg_id()
     if isinstance(key, str) and key:
         platform.template_keys[(touser, key)] = (msgid, now)
-    platform.deliver("template", touser, {"t": template_id, "url": body.get("url"), "d": data})
+    # What the member sees: the notice's page (url) names it; without one, the data does.
+    url = body.get("url")
+    platform.deliver("template", touser, f"{template_id}|{url}" if url else [template_id, data])
     platform.push_event(touser, "TEMPLATESENDJOBFINISH", MsgID=msgid, Status="success")
     return ok(msgid=msgid)
 

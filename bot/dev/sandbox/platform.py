@@ -156,6 +156,8 @@ class PlatformState:
 
 
 def content_key(content: Any) -> str:
+    if isinstance(content, str):
+        return content
     text = json.dumps(content, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
