@@ -10,7 +10,7 @@ the detail. The same filters download as CSV or XLSX.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, request
@@ -19,7 +19,7 @@ from sqlalchemy import Select, select
 
 from bot.console import access, exports, nav
 from bot.console.common import PER_PAGE, audit, format_utc, int_arg, render, sql
-from bot.console.figures import utc_midnight, zone
+from bot.console.figures import day_arg, utc_midnight, zone
 from bot.extensions import db
 from bot.models import AuditLog
 from bot.models.base import utcnow
@@ -32,13 +32,6 @@ LABELS = {"at": "时间", "actor": "操作人", "action": "操作", "target": "�
 MAX_EXPORT = 50_000  # rows in one download; narrow the filters for more
 
 
-def _day(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
 def _filters() -> dict[str, Any]:
     args = request.args
     return {
@@ -46,8 +39,8 @@ def _filters() -> dict[str, Any]:
         "action": args.get("action", "").strip()[:60],
         "target": args.get("target", "").strip()[:200],
         "q": args.get("q", "").strip()[:100],
-        "start": _day("start"),
-        "end": _day("end"),
+        "start": day_arg(args.get("start")),
+        "end": day_arg(args.get("end")),
     }
 
 

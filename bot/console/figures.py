@@ -41,6 +41,7 @@ from bot.services import clock
 from bot.services.cases import KINDS
 from bot.services.cases.clocks import overdue_clause
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)  # dates a filter may name
 MAX_DAYS = 366  # a year, leap or not: the longest period a page or a download covers
 PRESETS = (7, 30, 90)  # the dashboard's quick choices, in days
 TOP = 10  # rows of the "top questions / intents" lists
@@ -90,13 +91,14 @@ def period_from(args: Mapping[str, str] | MultiDict[str, str], today: date, defa
     days = args.get("days", "")
     if days.isdigit() and 1 <= int(days) <= MAX_DAYS:
         return Period(today - timedelta(days=int(days) - 1), today)
-    start, end = _day(args.get("start")), _day(args.get("end"))
+    start, end = day_arg(args.get("start")), day_arg(args.get("end"))
     if start is None and end is None:
         return Period(today - timedelta(days=default - 1), today)
-    end = min(end or today, today)
+    end = end or today
     start = start or end - timedelta(days=default - 1)
     if start > end:
         start, end = end, start
+    end, start = min(end, today), min(start, today)
     if (end - start).days >= MAX_DAYS:
         start = end - timedelta(days=MAX_DAYS - 1)
     return Period(start, end)
@@ -112,11 +114,14 @@ def year_period(args: Mapping[str, str] | MultiDict[str, str], today: date) -> P
     return Period(date(number, 1, 1), min(date(number, 12, 31), today))
 
 
-def _day(value: str | None) -> date | None:
+def day_arg(value: str | None) -> date | None:
+    """An ISO date typed into a filter, or None when it is not one or lies outside
+    :data:`EARLIEST`–:data:`LATEST` (year 1 in UTC+8 has no UTC midnight to compare with)."""
     try:
-        return date.fromisoformat(value or "")
+        day = date.fromisoformat(value or "")
     except ValueError:
         return None
+    return day if EARLIEST <= day <= LATEST else None
 
 
 def zone() -> tzinfo:

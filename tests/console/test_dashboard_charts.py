@@ -142,10 +142,26 @@ def test_the_period_is_bounded_and_bad_dates_fall_back() -> None:
     assert (swapped.start, swapped.end) == (date(2026, 11, 1), date(2026, 11, 30))
     assert figures.period_from({"start": "nonsense", "days": "x"}, today, 30).length == 30
     assert figures.period_from({"end": "2099-01-01"}, today, 30).end == today
+    assert figures.period_from({"start": "2099-01-01"}, today, 30) == figures.Period(today, today)
+    # Year 1 has no UTC midnight in UTC+8: such dates are ignored, not an OverflowError.
+    assert figures.period_from({"start": "0001-01-01", "end": "0001-01-02"}, today, 30).length == 30
     assert figures.year_period({"year": "2025"}, today) == figures.Period(
         date(2025, 1, 1), date(2025, 12, 31)
     )
     assert figures.year_period({"year": "1900"}, today).start == date(2026, 1, 1)
+
+
+def test_dates_out_of_range_are_ignored_filters(console, client) -> None:
+    console.login()
+    for url in (
+        "/admin/?start=0001-01-01&end=0001-01-02",
+        "/admin/?start=9999-12-31",
+        "/admin/audit?start=0001-01-01&end=9999-12-31",
+        "/admin/reports?start=0001-01-01",
+        "/admin/reports/report.xlsx?start=0001-01-01&end=0001-01-01",
+        "/admin/reports?year=99999999999999999999",
+    ):
+        assert client.get(url).status_code == 200, url
 
 
 def test_the_chart_library_is_served_by_the_app(console, client) -> None:
