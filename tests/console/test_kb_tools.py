@@ -148,3 +148,23 @@ def test_a_new_entry_started_from_questions_resolves_them(console, client) -> No
     assert all(db.session.get(UnansweredQuestion, r.id).resolved for r in rows)
     log = db.session.execute(select(AuditLog).where(AuditLog.action == "kb.create"))
     assert json.loads(log.scalar_one().detail)["questions"] == [r.id for r in rows]
+
+
+def test_a_large_group_lists_some_questions_and_acts_on_all(console, client) -> None:
+    from bot.console import kb
+
+    entry = some_entry()
+    extra = kb.SHOWN_PER_GROUP + 5
+    queue(*[(f"紫砂壶暗号七七八第{n}号", 1, entry.topic) for n in range(extra)])
+    console.login("ed", "editor")
+    page = client.get("/admin/kb/unanswered").get_data(as_text=True)
+    [group] = re.findall(r'<section class="card group".*?</section>', page, re.S)
+    assert "还有 5 种问法未列出" in group and group.count("×1") == kb.SHOWN_PER_GROUP
+    ids = re.search(r'name="questions" value="([0-9,]+)"><input type="hidden" name="page"', group)
+    assert ids and len(ids.group(1).split(",")) == extra
+    console.post(
+        "/admin/kb/unanswered/paraphrase", {"questions": ids.group(1), "topic": entry.topic}
+    )
+    db.session.rollback()
+    left = select(UnansweredQuestion).where(UnansweredQuestion.resolved.is_(False))
+    assert db.session.execute(left).first() is None
