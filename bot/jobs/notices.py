@@ -348,7 +348,8 @@ def send_mass(notice_id: int) -> str:
     """Submit the notice's mass job (to all, or to the WeChat tag its audience names).
 
     Under ``clientmsgid`` = the notice's id: a job retried after a crash or a time-out gets
-    45065 and the earlier job's id, which counts as sent.
+    45065 and the earlier job's id, which counts as sent. No transaction is open while
+    WeChat answers; the outcome is written in one of its own.
     """
     from bot.jobs.queue import wechat_api
 
@@ -358,22 +359,20 @@ def send_mass(notice_id: int) -> str:
         return "nothing to do"
     url = public_url("pages.notice", notice_id=notice.id)
     text = render_template_text("replies/notices/push.txt", notice=notice, url=url)
+    tag = notice.audience[4:] if notice.audience.startswith("tag:") else None
+    db.session.rollback()
     api = wechat_api()
     target: dict[str, Any] = {"is_to_all": True}
-    if notice.audience.startswith("tag:"):
-        tag_id = _wechat_tag_id(api, notice.audience[4:])
+    if tag is not None:
+        tag_id = _wechat_tag_id(api, tag)
         if tag_id is None:
-            notice.mass_status = "no_wechat_tag"
-            notice.status = compose.SENT
-            notice.finished_at = utcnow()
-            db.session.commit()
-            return "no tag"
+            return _mass_outcome(notice_id, status="no_wechat_tag", finished=True)
         target = {"is_to_all": False, "tag_id": tag_id}
     body = {
         "filter": target,
         "msgtype": "text",
         "text": {"content": text},
-        "clientmsgid": rules.mass_clientmsgid(notice.id),
+        "clientmsgid": rules.mass_clientmsgid(notice_id),
         "send_ignore_reprint": 0,
     }
     try:
@@ -382,27 +381,50 @@ def send_mass(notice_id: int) -> str:
         if exc.errcode != 45065:
             # 45028 (no quota left) and the like: paused with the reason; staff see it.
             rule = rules.rule_for(int(exc.errcode or 0))
-            return _pause_mass(notice, f"errcode {exc.errcode}", rule.delay if rule else 3600)
+            delay = rule.delay if rule else 3600.0
+            return _mass_outcome(notice_id, pause=(f"errcode {exc.errcode}", delay))
         # Already sent under this clientmsgid: WeChat names the earlier job.
         result = _json(exc)
     except ApiBackoff as exc:
-        return _pause_mass(notice, f"{exc.errcode} backoff", exc.delay)
+        return _mass_outcome(notice_id, pause=(f"{exc.errcode} backoff", exc.delay))
     except requests.RequestException as exc:
         # Submitted or not: the sweep submits again under the same clientmsgid (45065).
-        return _pause_mass(notice, type(exc).__name__, 5.0)
-    notice.mass_msg_id = int(result.get("msg_id") or 0) or None
-    notice.mass_msg_data_id = result.get("msg_data_id")
-    notice.mass_status = notice.mass_status or "SENDING"
-    db.session.commit()
-    return "submitted"
+        return _mass_outcome(notice_id, pause=(type(exc).__name__, 5.0))
+    return _mass_outcome(notice_id, result=result)
 
 
-def _pause_mass(notice: Notice, reason: str, delay: float) -> str:
-    notice.paused_until = utcnow() + timedelta(seconds=delay)
-    notice.pause_reason = reason[:60]
-    db.session.commit()
-    log.warning("mass send of notice %s paused %.0f s: %s", notice.id, delay, reason)
-    return "paused"
+def _mass_outcome(
+    notice_id: int,
+    *,
+    result: dict[str, Any] | None = None,
+    pause: tuple[str, float] | None = None,
+    status: str | None = None,
+    finished: bool = False,
+) -> str:
+    token = sqlite_immediate.set(True)
+    try:
+        notice = db.session.get(Notice, notice_id)
+        if notice is None:
+            return "missing"
+        now = utcnow()
+        if result is not None:
+            notice.mass_msg_id = int(result.get("msg_id") or 0) or None
+            notice.mass_msg_data_id = result.get("msg_data_id")
+            notice.mass_status = notice.mass_status or "SENDING"
+        if pause is not None:
+            notice.paused_until = now + timedelta(seconds=pause[1])
+            notice.pause_reason = pause[0][:60]
+            log.warning("mass send of notice %s paused %.0f s: %s", notice_id, *pause[::-1])
+        if status is not None:
+            notice.mass_status = status
+        if finished:
+            notice.status, notice.finished_at = compose.SENT, now
+        db.session.commit()
+    finally:
+        sqlite_immediate.reset(token)
+    if pause is not None:
+        return "paused"
+    return "submitted" if result is not None else "no tag"
 
 
 def _json(exc: WeChatClientException) -> dict[str, Any]:
@@ -445,6 +467,16 @@ def preview(notice_id: int, openid: str) -> str:
 def sweep() -> int:
     """Restart sends whose chains all died, poll mass jobs, match job reports; answer how
     many sends were restarted."""
+    # It reads, then writes: on SQLite its transactions take the write lock at BEGIN, so a
+    # webhook turn committing a job report in between cannot fail it with "locked".
+    token = sqlite_immediate.set(True)
+    try:
+        return _sweep()
+    finally:
+        sqlite_immediate.reset(token)
+
+
+def _sweep() -> int:
     redis = current_app.extensions["redis"]
     now = utcnow()
     restarted = 0
@@ -487,11 +519,16 @@ def _poll_mass(notice: Notice) -> None:
         return
     if notice.mass_status and notice.mass_status.upper() in reconcile.MASS_FINAL:
         return
+    notice_id, msg_id = notice.id, notice.mass_msg_id
+    db.session.commit()  # no write lock held while WeChat answers
     try:
-        answer = wechat_api().post("message/mass/get", data={"msg_id": notice.mass_msg_id})
+        answer = wechat_api().post("message/mass/get", data={"msg_id": msg_id})
     except (WeChatClientException, requests.RequestException) as exc:
-        log.warning("mass status of notice %s: %s", notice.id, exc)
+        log.warning("mass status of notice %s: %s", notice_id, exc)
         return
-    if reconcile.apply_mass_status(notice, answer) and notice.status == compose.SENDING:
-        notice.status = compose.SENT
-        notice.finished_at = utcnow()
+    row = db.session.get(Notice, notice_id)
+    if row is None:
+        return
+    if reconcile.apply_mass_status(row, answer) and row.status == compose.SENDING:
+        row.status = compose.SENT
+        row.finished_at = utcnow()
