@@ -310,3 +310,21 @@ def test_help_names_every_service(app, wechat):
     shown = wechat.say("帮助")
     for name in ("法治体检", "融资需求", "商会代办", "招商线索", "调解申请", "诉求反映"):
         assert name in shown
+
+
+@pytest.mark.parametrize(
+    ("steps", "said", "says"),
+    [
+        (["预约法治体检", "示范市青禾科技有限公司", "软件"], "0", "员工人数"),
+        (["预约法治体检", "示范市青禾科技有限公司", "软件", "30", "合同"], "随便哪天", "哪一天"),
+        (["我要融资"], "0元", "金额"),
+        (["商会代办"], "帮我代办一下", "没找到"),
+        (["商会代办"], "给我推荐几只股票", "没找到"),
+    ],
+)
+def test_bad_answers_are_asked_again_politely(app, wechat, svc, steps, said, says):
+    for text in steps:
+        wechat.say(text)
+    again = wechat.say(said)
+    assert says in again
+    assert Case.query.count() == 0
