@@ -256,3 +256,18 @@ def test_the_demo_data_routes_every_service(app, calendar_ready):
     assert names["legal_checkup"] == app.config["ORG_LEGAL_DEPT"]
     assert names["financing_request"] == names["investment_lead"] == app.config["ORG_ECONOMIC_DEPT"]
     assert names["proxy_service"] == app.config["ORG_CHAMBER_DEPT"]
+
+
+def test_a_checkup_of_a_paired_chamber_goes_to_its_law_firm_at_once(svc):
+    # 千家律所联千家商会: the roster's lawyer of the 浙江商会 takes its members' check-ups.
+    svc.lawyer_row.chamber_id = svc.zhejiang.id
+    db.session.commit()
+    paired = open_case(legal_checkup.KIND, svc, chamber_id=svc.zhejiang.id)
+    assert (paired.user_id, paired.department_id) == (svc.lawyer.id, svc.legal.id)
+    assert paired.route_rule == "chamber-lawyer"
+    # The department arranges the time; the lawyer is the one routed to.
+    engine.act(db.session, paired, "arrange", svc.legal_officer, today=TODAY,
+               data={"when": "2026-12-10T14:00"})  # fmt: skip
+    assert paired.data["provider"]["name"] == "张律师（示范律师事务所）"
+    unpaired = open_case(legal_checkup.KIND, svc)
+    assert unpaired.user_id is None and unpaired.route_rule == "checkup"

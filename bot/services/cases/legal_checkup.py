@@ -6,8 +6,10 @@ What the federations and the justice bureaux run ("千家律所联千家商会")
   told both) → 已体检 → 已出报告 (the recommendations, and the report file where there is
   one) → 已回访; 已取消 (a reason) while it is not yet done;
 * the request goes to the department that runs the check-ups (categories 法治体检, else
-  法律权益), whose staff arrange it within 5 working days; the lawyer arranged sees the case
-  from then on (role ``lawyer``) and may record the check-up, the report and the 回访;
+  法律权益), whose staff arrange it within 5 working days — and, where a law firm of the
+  roster is paired with the member's chamber ("千家律所联千家商会"), to that lawyer at once;
+  the lawyer arranged sees the case from then on (role ``lawyer``) and may record the
+  check-up, the report and the 回访;
 * the report is due 10 working days after the check-up.
 
 Free of charge by default: the wording members read comes from ``ORG_LEGAL_CHECKUP_FEE``.
@@ -16,19 +18,24 @@ Free of charge by default: the wording members read comes from ``ORG_LEGAL_CHECK
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.services.cases import engine, roster
 from bot.services.cases.spec import (
+    Assignee,
     CaseKind,
     Clock,
     Input,
+    Intake,
     Route,
     State,
     Step,
     Transition,
     register,
 )
+
+if TYPE_CHECKING:
+    from bot.extensions import DBSession
 
 NAME = "legal_checkup"
 # The areas a check-up may look at (several may be picked).
@@ -58,6 +65,16 @@ def _moment(value: Any) -> datetime | None:
         return None
 
 
+def _paired_lawyer(db: DBSession, intake: Intake) -> Assignee | None:
+    """The lawyer of the roster paired with the member's chamber, if any has a console user."""
+    if intake.chamber_id is None:
+        return None
+    for row in roster.providers(db, LAWYER, intake.chamber_id):
+        if row.user_id is not None:
+            return Assignee(user_id=row.user_id)
+    return None
+
+
 def _arrange(step: Step) -> None:
     moment = _moment(step.data["when"])
     if moment is None:
@@ -65,11 +82,18 @@ def _arrange(step: Step) -> None:
     step.data["when"] = moment.isoformat(timespec="minutes")
     if step.data.get("provider_id") not in (None, ""):
         roster.assign(step, LAWYER)
-    elif step.user is not None and step.user.role == LAWYER:
+    else:
+        # The lawyer arranging it, else the one the case was routed or arranged to before.
         roster.take(step, LAWYER)
-        step.context.update(provider=step.user.username)
-    elif not (step.case.data or {}).get("provider"):
-        raise engine.CaseRefused("fields_required", action="arrange", fields=["provider_id"])
+        paired = roster.of_user(step.db, LAWYER, step.case.user_id)
+        if paired is not None:
+            step.data["provider_id"] = paired.id
+            roster.assign(step, LAWYER)
+        elif step.user is not None and step.user.role == LAWYER:  # a lawyer not on the roster
+            provider = {"id": None, "name": step.user.username, "contact": ""}
+            step.case.data = {**(step.case.data or {}), "provider": provider}
+        elif not (step.case.data or {}).get("provider"):
+            raise engine.CaseRefused("fields_required", action="arrange", fields=["provider_id"])
     data = dict(step.case.data or {})
     data["arranged"] = {"when": step.data["when"], "place": str(step.data.get("place") or "")}
     step.case.data = data
@@ -94,6 +118,9 @@ def _visit(step: Step) -> None:
     data = dict(step.case.data or {})
     data["followup"] = {"on": step.today.isoformat(), "feedback": str(step.data["feedback"])}
     step.case.data = data
+
+
+_DEPARTMENT = roster.department_route("法治体检", "法律服务", "法律权益")
 
 
 def _t(action: str, sources: tuple[str, ...], target: str | None, **kw: Any) -> Transition:
@@ -141,7 +168,8 @@ KIND = register(
             _t("note", (BOOKED, ARRANGED, CHECKED, REPORTED, VISITED, CANCELLED), None, note=True),
         ),  # fmt: skip
         routes=(
-            Route("checkup", roster.department_route("法治体检", "法律服务", "法律权益")),
+            Route("chamber-lawyer", roster.with_department(_paired_lawyer, _DEPARTMENT)),
+            Route("checkup", _DEPARTMENT),
             Route("default", roster.default_department),
         ),
         clocks={BOOKED: ARRANGE, CHECKED: REPORT},
