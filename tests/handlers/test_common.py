@@ -21,10 +21,10 @@ def test_goodbye_is_a_goodbye(app, wechat):
     assert "再见" in reply and "您好" not in reply
 
 
-def test_the_latest_notices_get_the_interim_reply(app, wechat):
+def test_the_latest_notices_are_the_notices_not_the_training_list(app, wechat):
     TrainingSessionFactory()  # an open session must not turn this into the training list
     reply = wechat.say("最新通知")
-    assert "通知公告功能即将上线" in reply and "历史" in reply
+    assert "还没有发给您的通知" in reply  # none sent yet (tests/notices/test_chat.py: the list)
     assert "新生代" not in reply
 
 
