@@ -84,9 +84,13 @@ def send(notice_id: int, approver: str, actor: str) -> None:
     ).scalar_one_or_none()
     if admin is None or admin.role != "admin" or not admin.active:
         raise click.ClickException(f"{approver!r} is not an active admin")
+    from bot.jobs.notices import template_id
+
     token = sqlite_immediate.set(True)
     try:
         row = _notice(notice_id)
+        if row.channel == "template" and not template_id(current_app.config):
+            raise click.ClickException("NOTICE_TEMPLATE_ID is not set: no template to send with")
         now = utcnow()
         threshold = int(current_app.config["NOTICE_APPROVAL_THRESHOLD"])
         try:

@@ -210,8 +210,16 @@ def _payload(notice: Notice) -> dict[str, Any]:
     return {"msgtype": "text", "text": {"content": text}}
 
 
+# Outside production (make run, the sandbox, acceptance scripts) a notice template needs no
+# setting: the sandbox takes any id. In production an unset template refuses the channel.
+DEV_TEMPLATE_ID = "sandbox-notice-template"
+
+
 def template_id(cfg: Any) -> str:
-    return str(cfg.get("NOTICE_TEMPLATE_ID") or cfg.get("WECHAT_NOTICE_TEMPLATE_ID") or "")
+    value = str(cfg.get("NOTICE_TEMPLATE_ID") or cfg.get("WECHAT_NOTICE_TEMPLATE_ID") or "")
+    if not value and cfg.get("ENV") != "production":
+        return DEV_TEMPLATE_ID
+    return value
 
 
 def template_fields(notice: Notice) -> dict[str, str]:

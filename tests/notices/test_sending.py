@@ -201,3 +201,19 @@ def test_a_subscription_accounts_second_mass_send_a_day_is_paused_with_45028(
     row = db.session.get(Notice, second)
     assert row.pause_reason == "errcode 45028" and row.mass_msg_id is None
     assert received(sandbox, "mass")["messages"] == 2  # the first one only
+
+
+def test_without_a_template_setting_the_sandbox_template_is_used_outside_production(
+    app, runner, sandbox, sandbox_calls
+):
+    app.config["NOTICE_TEMPLATE_ID"] = ""
+    invoke(runner, "demo", "followers", "2")
+    notice_id = create_and_send(runner)
+    assert run_send(notice_id).status == "sent"
+    ids = {c["body"]["template_id"] for c in sandbox_calls.list("message/template/send")}
+    assert ids == {"sandbox-notice-template"}
+    app.config["ENV"] = "production"
+    args = ["notices", "create", "--title", "二", "--body", "b"]
+    second = invoke(runner, *args)["id"]
+    refused = runner.invoke(args=["notices", "send", str(second), "--approve-as", "bo"])
+    assert refused.exit_code != 0 and "NOTICE_TEMPLATE_ID" in refused.output
