@@ -13,6 +13,7 @@ from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
 from bot.dialogue.turn import Turn
 from bot.models import AdminUser, Notice
+from bot.services import clock
 from bot.services.notices import compose
 
 intent = Intent(
@@ -39,7 +40,9 @@ def notices(turn: Turn) -> Reply:
     turn.state.choices = [str(n.id) for n in rows]
     turn.state.choice_kind = intent.name
     urls = {n.id: turn.url("pages.notice", notice_id=n.id) for n in rows}
-    return Reply("replies/notices/list.txt", {"notices": rows, "urls": urls})
+    # Stored in UTC; members read the organisation's wall-clock time.
+    dates = {n.id: clock.to_local(n.started_at, turn.config) for n in rows}
+    return Reply("replies/notices/list.txt", {"notices": rows, "urls": urls, "dates": dates})
 
 
 def _picked(turn: Turn) -> int | None:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from bot.extensions import db
 from bot.models import AuditLog, Member, Notice, utcnow
+from bot.services import clock
 from bot.services.notices import compose, deliveries
 from tests.factories import AdminUserFactory, FollowerFactory
 
@@ -28,6 +29,9 @@ def test_latest_notices_are_listed_numbered_with_links_and_open_by_number(app, w
 
     reply = wechat.say("最新通知")
     assert "1. 关于培训报名的通知" in reply and "2. 关于年会的通知" in reply
+    local = clock.to_local(second.started_at, app.config)
+    assert f"{local.month}月{local.day}日" in reply
+    assert f"{local.hour:02d}:{local.minute:02d}）" in reply  # local time, not UTC
     assert f"/notices/{second.id}" in reply and f"/notices/{first.id}" in reply
     assert draft.title not in reply
 
