@@ -15,8 +15,6 @@ number, the query code and that date.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
 
 from bot.dialogue.forms.spec import DONE, SKIP, Choice, Slot, Submitted
@@ -113,25 +111,6 @@ IDENTITY = (
     ),
 )
 
-# 统一社会信用代码 (GB 32100-2015): 18 characters, the last a check character.
-_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_CODE_IN_TEXT = re.compile(rf"(?<![0-9A-Z])[{_CODE_CHARS}]{{18}}(?![0-9A-Z])")
-
-
-def credit_code(turn: Turn, text: str) -> str:
-    """A 统一社会信用代码 whose check character is right (as typed, upper-cased)."""
-    compact = "".join(unicodedata.normalize("NFKC", text).split()).upper()
-    # "信用代码是91350100M000100Y43": the code inside a sentence.
-    found = _CODE_IN_TEXT.search(compact)
-    code = found.group(0) if found else compact
-    if len(code) != 18 or any(c not in _CODE_CHARS for c in code):
-        raise Invalid("replies/appeal_submit/invalid_credit_code.txt")
-    total = sum(_CODE_CHARS.index(c) * w for c, w in zip(code[:17], _WEIGHTS, strict=True))
-    if _CODE_CHARS[(31 - total % 31) % 31] != code[17]:
-        raise Invalid("replies/appeal_submit/invalid_credit_code.txt")
-    return code
-
 
 def contact_name(turn: Turn, text: str) -> str:
     """A person's name; "完成" or "没有" (what ends the attachments before it) is not one."""
@@ -148,8 +127,8 @@ submit_form = intent.form(
     Slot("files", "图片或文件", "media", optional=True),
     Slot("company", "企业名称", entity="company", profile="company", min_len=2, max_len=100,
          free_text=True),
-    Slot("credit_code", "统一社会信用代码", validate=credit_code, optional=True, numeric=True,
-         max_len=30),
+    Slot("credit_code", "统一社会信用代码", validate=validators.credit_code, optional=True,
+         numeric=True, max_len=30),
     Slot("name", "联系人", validate=contact_name, profile="name"),
     # A landline is how many enterprises are reached: a mobile or an area-coded number.
     Slot("phone", "联系电话", validate=validators.contact_phone, entity="phone",

@@ -26,7 +26,6 @@ from bot.services import members
 from bot.services.cases import engine as cases
 from bot.services.cases import financing
 from handlers import validators
-from handlers.appeal_submit import credit_code
 
 intent = Intent(
     "financing_request",
@@ -90,8 +89,8 @@ request = intent.form(
     Slot("revenue", "上年营业收入", "choice", options=REVENUES),
     Slot("company", "企业名称", entity="company", profile="company", min_len=2, max_len=100,
          free_text=True),
-    Slot("credit_code", "统一社会信用代码", validate=credit_code, optional=True, numeric=True,
-         max_len=30),
+    Slot("credit_code", "统一社会信用代码", validate=validators.credit_code, optional=True,
+         numeric=True, max_len=30),
     Slot("files", "财务报表等材料", "media", optional=True),
     Slot("name", "联系人", validate=contact_name, profile="name"),
     Slot("phone", "联系电话", "phone", entity="phone", profile="mobile"),

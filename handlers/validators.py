@@ -77,3 +77,23 @@ def yes_no(turn: Turn, text: str) -> str:
     if text in NO or text in ("不用", "不要", "算了"):
         return "no"
     raise Invalid("replies/common/invalid_yes_no.txt")
+
+
+# 统一社会信用代码 (GB 32100-2015): 18 characters, the last a check character.
+_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CODE_IN_TEXT = re.compile(rf"(?<![0-9A-Z])[{_CODE_CHARS}]{{18}}(?![0-9A-Z])")
+
+
+def credit_code(turn: Turn, text: str) -> str:
+    """A 统一社会信用代码 whose check character is right (as typed, upper-cased)."""
+    compact = "".join(unicodedata.normalize("NFKC", text).split()).upper()
+    # "信用代码是91350100M000100Y43": the code inside a sentence.
+    found = _CODE_IN_TEXT.search(compact)
+    code = found.group(0) if found else compact
+    if len(code) != 18 or any(c not in _CODE_CHARS for c in code):
+        raise Invalid("replies/common/invalid_credit_code.txt")
+    total = sum(_CODE_CHARS.index(c) * w for c, w in zip(code[:17], _WEIGHTS, strict=True))
+    if _CODE_CHARS[(31 - total % 31) % 31] != code[17]:
+        raise Invalid("replies/common/invalid_credit_code.txt")
+    return code

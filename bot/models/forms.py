@@ -28,4 +28,7 @@ class FormSubmission(db.Model):  # type: ignore[name-defined,misc]
     reply: Mapped[str] = mapped_column(Text, default="")
     consent_version: Mapped[str | None] = mapped_column(String(40))
     consent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # What was submitted (the answers, not the media or the consent moment), hashed: the
+    # same request sent again in a new run of the form is recognised, not recorded twice.
+    digest: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -34,6 +34,26 @@ def lookup(db: DBSession, key: str) -> FormSubmission | None:
     return db.execute(select(FormSubmission).where(FormSubmission.key == key)).scalar_one_or_none()
 
 
+def same_as(
+    db: DBSession, *, form: str, openid: str, digest: str, since: datetime
+) -> FormSubmission | None:
+    """The member's latest submission of ``form`` since ``since`` with the same answers."""
+    if not digest:
+        return None
+    return db.execute(
+        select(FormSubmission)
+        .where(
+            FormSubmission.openid == openid,
+            FormSubmission.form == form,
+            FormSubmission.digest == digest,
+            FormSubmission.record_ref != "",
+            FormSubmission.created_at >= since,
+        )
+        .order_by(FormSubmission.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 def claim(db: DBSession, key: str, *, form: str, openid: str) -> FormSubmission:
     """Claim ``key`` in the caller's transaction; raises :class:`AlreadyClaimed` when another
     transaction holds it (the unique key refused it). A savepoint keeps the caller's
@@ -54,8 +74,10 @@ def complete(
     reply: str,
     consent_version: str | None = None,
     consent_at: datetime | None = None,
+    digest: str = "",
 ) -> None:
     """Record what the submission produced: the record's reference and the reply sent."""
+    row.digest = digest
     row.record_ref = ref[:64]
     row.reply = reply
     row.consent_version = consent_version

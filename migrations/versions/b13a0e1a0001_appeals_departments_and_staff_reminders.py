@@ -22,9 +22,16 @@ def upgrade():
     with op.batch_alter_table("admin_users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("openid", sa.String(length=64), nullable=True))
         batch_op.create_unique_constraint(batch_op.f("uq_admin_users_openid"), ["openid"])
+    # The same request sent again in a new run of its form is recognised by this.
+    with op.batch_alter_table("form_submissions", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("digest", sa.String(length=64), nullable=False, server_default="")
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("form_submissions", schema=None) as batch_op:
+        batch_op.drop_column("digest")
     with op.batch_alter_table("admin_users", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_admin_users_openid"), type_="unique")
         batch_op.drop_column("openid")

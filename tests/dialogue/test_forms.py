@@ -296,3 +296,25 @@ def test_an_old_state_record_is_dropped_not_crashed_on(app, wechat):
     assert "商会助手" in wechat.say("你好")
     damaged = {"version": 2, "active_form": "intake_test", "values": ["not", "a", "dict"]}
     assert DialogueState.from_json(json.dumps(damaged)) == DialogueState()
+
+
+def test_the_same_request_in_a_new_run_is_recognised_not_recorded_twice(app, wechat):
+    for _ in range(2):
+        up_to_the_phone(wechat)
+        for text in ("13812345678", "1", "完成", "同意"):
+            wechat.say(text)
+        last = wechat.say("1")
+    record = OutboundMessage.query.filter_by(kind="intake").one()
+    assert "已经提交过" in last and f"T{record.id}" in last
+    assert OutboundMessage.query.filter_by(kind="intake").count() == 1 and len(SEEN) == 1
+
+
+def test_a_phone_kept_by_a_consent_word_and_an_option_after_a_negation(app, wechat):
+    wechat.say("我要申请调解，合同纠纷，对方欠我20万")
+    wechat.say("没有")
+    assert "是您的手机号吗" in wechat.say("13812345678")
+    kept = wechat.say("同意")  # any yes the forms know keeps it
+    assert "已记下您的联系电话" in kept and "对方单位" in kept
+    from bot.dialogue.forms.choices import mentioned_all
+
+    assert [o.value for o in mentioned_all(list(DISPUTES), "没有合同只有工资纠纷")] == ["labour"]

@@ -109,9 +109,23 @@ def mentioned(options: list[Choice], text: str) -> Choice | None:
     return best[0] if len(best) == 1 else None
 
 
+# "没有抵押" does not name 抵押: an option's name right after a negation is not said.
+_NEGATIONS = ("没有", "没", "无", "不", "非", "未", "别")
+
+
+def said(name: str, norm: str) -> bool:
+    """``name`` occurs in ``norm`` at least once not right after a negation."""
+    start = norm.find(name)
+    while start >= 0:
+        if not norm[:start].endswith(_NEGATIONS):
+            return True
+        start = norm.find(name, start + 1)
+    return False
+
+
 def mentioned_all(options: list[Choice], norm: str) -> list[Choice]:
     """Every option whose name occurs in the normalised ``norm``, in the options' order."""
-    return [o for o in options if any(len(n) >= MIN_PART and n in norm for n in names(o))]
+    return [o for o in options if any(len(n) >= MIN_PART and said(n, norm) for n in names(o))]
 
 
 def _best_named(options: list[Choice], norm: str, *, both_ways: bool) -> list[Choice]:
@@ -121,7 +135,7 @@ def _best_named(options: list[Choice], norm: str, *, both_ways: bool) -> list[Ch
     for option in options:
         score = 0
         for name in names(option):
-            if len(name) >= MIN_PART and name in norm:
+            if len(name) >= MIN_PART and said(name, norm):
                 score = max(score, len(name))
             elif both_ways and len(norm) >= MIN_PART and norm in name:
                 score = max(score, len(norm))

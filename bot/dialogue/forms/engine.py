@@ -75,7 +75,7 @@ from typing import Any
 from bot.dialogue.forms import asides, choices, kinds
 from bot.dialogue.forms import submit as submitting
 from bot.dialogue.forms.choices import Ambiguous
-from bot.dialogue.forms.spec import DONE, NO, SKIP, YES, Form, Slot
+from bot.dialogue.forms.spec import ANY_NO, ANY_YES, DONE, NO, SKIP, YES, Form, Slot
 from bot.dialogue.replies import Reply, first_template, render
 from bot.dialogue.state import DialogueState
 from bot.dialogue.turn import Turn
@@ -85,6 +85,8 @@ from bot.services import submissions
 log = logging.getLogger(__name__)
 
 MAX_FAILURES = 3
+# A message this short answers its own slot only.
+PASSING_MIN_CHARS = 8
 MAX_ATTACHMENTS = 20
 # A repeated confirmation this soon after a submission is answered with the same reply.
 REPLAY_SECONDS = 600
@@ -190,12 +192,21 @@ class FormEngine:
         if slot.optional and slot.kind not in ("yes_no", "consent") and text in SKIP:
             state.values[slot.name] = ""
             return self._advance(turn, form, slot)
-        if asides.leaving(self.nlu, turn):
-            return None  # understood by the dispatcher: the cancel intent ends the form
+        if asides.leaving(self.nlu, turn) and (slot.kind == "text" or not self._reads(turn, slot)):
+            # Understood by the dispatcher: the cancel intent ends the form ("不满意" is an
+            # option of a rating, not a wish to stop).
+            return None
         interruption = self._interruption(turn, form, slot)
         if interruption is not None:
             return interruption
         return self._answer(turn, form, slot)
+
+    def _reads(self, turn: Turn, slot: Slot) -> bool:
+        try:
+            self._read(turn, slot, turn.message.text)
+        except (Invalid, FormEnded):
+            return False
+        return True
 
     def _answer(self, turn: Turn, form: Form, slot: Slot) -> Reply:
         state = turn.state
@@ -211,9 +222,10 @@ class FormEngine:
             return self._end(turn, Reply(ended.template, ended.context))
         except Invalid as refusal:
             return self._refused(turn, form, slot, refusal)
-        if not (slot.kind == "text" and slot.free_text):
+        if not (slot.kind == "text" and slot.free_text) and len(turn.text) > PASSING_MIN_CHARS:
             # Other slots may be answered in passing ("张三，13800138000"); a free-text
-            # answer belongs to its slot whole, and nothing in it is taken for another.
+            # answer belongs to its slot whole, and nothing in it is taken for another, nor
+            # is a short answer ("担保公司" answers 担保方式, it is no company's name).
             closed = self._map_message(turn, form, skip=slot.name)
             if closed is not None:
                 return closed
@@ -228,7 +240,7 @@ class FormEngine:
         slot = form.slot(state.requested_slot) if state.requested_slot else None
         if slot is None:
             return None
-        if turn.text in YES:
+        if turn.text in ANY_YES:
             target = form.slot(str(pending["slot"]))
             try:
                 state.values[target.name] = self._read(turn, target, str(pending["value"]))
@@ -237,7 +249,7 @@ class FormEngine:
             else:
                 kept = render(Reply("replies/common/form_phone_kept.txt", {"slot": target}))
                 return self._reask(turn, form, slot, kept)
-        if turn.text in YES | NO:
+        if turn.text in ANY_YES | ANY_NO:
             refusal = render(Reply("replies/common/looks_like_phone.txt", {"label": slot.label}))
             return self._reask(turn, form, slot, refusal)
         return None  # they answered the prompt instead

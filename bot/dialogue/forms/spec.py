@@ -60,6 +60,10 @@ NO_ANSWERS = frozenset(
 )
 AGREE = frozenset({"1", "同意", "我同意", "同意授权", "授权", "是", "好", "好的", "可以", "确认"})
 DISAGREE = frozenset({"2", "不同意", "我不同意", "拒绝", "不授权", "不", "否", "不要", "不可以"})
+# Every way of saying yes or no the forms know, for a question of the engine's own ("is this
+# your phone number?").
+ANY_YES = YES | YES_ANSWERS | AGREE
+ANY_NO = NO | NO_ANSWERS | DISAGREE
 # An optional slot is left empty with these.
 SKIP = DONE | {"没有", "不知道", "不清楚", "暂无"}
 

@@ -8,13 +8,31 @@ first, another process a moment earlier — is answered with that same text.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
+from datetime import UTC, timedelta
 from typing import Any
 
+from bot.dialogue.forms import kinds
 from bot.dialogue.forms.spec import Consent, Form, Submitted
 from bot.dialogue.replies import Reply, render
 from bot.dialogue.turn import Turn
 from bot.services import submissions
+
+# The same answers submitted again within this window are the same request.
+SAME_REQUEST_WINDOW = timedelta(hours=24)
+
+
+def digest_of(form: Form, values: Mapping[str, Any]) -> str:
+    """A hash of the answers (not the media, not the moment of consent)."""
+    kept = {
+        slot.name: kinds.dump(slot, values.get(slot.name))
+        for slot in form.slots
+        if slot.kind not in ("media", "consent")
+    }
+    text = json.dumps(kept, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def key_of(form: Form, turn: Turn) -> str:
@@ -31,6 +49,13 @@ def submit(turn: Turn, form: Form, values: dict[str, Any], key: str) -> Reply:
     done = submissions.lookup(turn.db, key)
     if done is not None:  # submitted already (the state was not saved after it)
         return Reply(text=done.reply)
+    digest = digest_of(form, values) if form.confirm else ""
+    since = turn.now.astimezone(UTC).replace(tzinfo=None) - SAME_REQUEST_WINDOW
+    same = submissions.same_as(
+        turn.db, form=form.name, openid=turn.user_id, digest=digest, since=since
+    )
+    if same is not None:  # the very same request again, in a new run of the form
+        return Reply("replies/common/form_duplicate.txt", {"ref": same.record_ref})
     try:
         with turn.db.begin_nested():
             row = submissions.claim(turn.db, key, form=form.name, openid=turn.user_id)
@@ -43,6 +68,7 @@ def submit(turn: Turn, form: Form, values: dict[str, Any], key: str) -> Reply:
                 reply=text,
                 consent_version=consent.version if consent else None,
                 consent_at=consent.at if consent else None,
+                digest=digest,
             )
             _keep_attachments(turn, form, values, key, ref)
     except submissions.AlreadyClaimed:
