@@ -15,6 +15,7 @@ number, the query code and that date.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.dialogue.forms.spec import DONE, SKIP, Choice, Slot, Submitted
@@ -137,6 +138,26 @@ submit_form = intent.form(
     collects_media="files",
     owner_kind="case",  # attachments belong to the ticket number
 )  # fmt: skip
+
+
+# Words that only ask for the service ("我要反映问题"): what is left of a first message
+# once they are taken out is the member's own account, kept when it is long enough.
+_ASKING_WORDS = re.compile(
+    r"我要|我想|想要|想|要|帮我|请|麻烦|向(?:工商联|商会|政府|你们)|给(?:工商联|商会|政府)|"
+    r"反映(?:一下|个|一个)?(?:问题|情况|困难|诉求)?|提(?:个|一个|交)?(?:诉求|意见|建议)|"
+    r"投诉|诉求|[，,。.!！?？\s]"
+)
+ACCOUNT_MIN_CHARS = 20
+
+
+@intent.handler
+def start(turn: Turn) -> Reply:
+    """Begin the intake; a first message that already tells the story is kept as the
+    account of what happened (the member is not asked to type it again)."""
+    raw = turn.message.text.strip() if turn.message.msg_type in ("text", "voice") else ""
+    own = _ASKING_WORDS.sub("", raw)
+    values = {"content": raw} if len(own) >= ACCOUNT_MIN_CHARS and len(raw) <= 2000 else {}
+    return turn.start_form("appeal_submit", values)
 
 
 @submit_form.on_prefill

@@ -182,3 +182,18 @@ def test_a_stranger_may_retry_a_mistyped_query_code(app, client, wechat, depts):
     assert "再发送一次" in stranger.say(wrong)
     shown = stranger.say(case.query_code)
     assert case.number in shown and "已提交" in shown
+
+
+def test_a_first_message_that_tells_the_story_is_kept_as_the_account(app, wechat, depts):
+    story = "银行突然抽贷了，500万的贷款要我们一个月内还清，资金链快断了，工人工资都发不出"
+    first = wechat.say(story)
+    assert "一句话概括" in first  # 融资 and 紧急 from the story; its account is kept
+    asked = wechat.say("银行抽贷")
+    assert "具体说说" not in asked and ("图片" in asked or "文件" in asked)
+    for text in ("没有", "示范市青禾科技有限公司", "跳过", "李四", "13800138001", "实名"):
+        summary = wechat.say(text)
+    assert story in summary
+    wechat.say("1")
+    case = Case.query.one()
+    assert case.data["content"] == story and case.category == "融资"
+    assert case.data["urgency"] == "紧急"
