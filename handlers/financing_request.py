@@ -14,6 +14,7 @@ days; the bank's manager then contacts the enterprise.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.dialogue.forms.spec import DONE, SKIP, Choice, Money, Slot, Submitted
@@ -68,9 +69,17 @@ def loan_amount(turn: Turn, value: Money) -> Money:
     return value
 
 
+# A term names a length of time ("1年", "三年", "12个月", "一年半", "3到5年") or a kind of
+# term ("短期", "长期", "随借随还"); "300w" or "没有抵押" at this question are no term.
+_TERM = re.compile(
+    r"[\d.一二两三四五六七八九十半几]+\s*(?:个)?\s*(?:年|月|天|季度|期)|半年|[短中长]期|"
+    r"随借随还|循环|不限|都可以|都行|越长越好"
+)
+
+
 def loan_term(turn: Turn, text: str) -> str:
     """The term as said ("1年", "三年", "12个月", "短期"), kept as typed."""
-    if normalise(text) in DONE | SKIP:
+    if normalise(text) in DONE | SKIP or not _TERM.search(normalise(text)):
         raise Invalid("replies/financing_request/invalid_term.txt")
     return text
 

@@ -106,6 +106,9 @@ def _json_number(value: Decimal) -> int | float:
 # Characters that any match of the pattern must contain: most messages contain none, and a
 # character-class search is far cheaper than the scan itself.
 _MONEY_TRIGGERS = any_of("万亿千元块圆¥币RMBrmb")
+# "300w", "1.5W": w is how members type 万 when answering an amount question (one character
+# for one, so spans stay valid). Not in free text, where "5w" may be anything (``find_money``).
+_W_FOR_WAN = ascii_re(r"(?<=\d)[wW](?![A-Za-z])")
 
 # Possessive quantifiers: the numeral run is read once and never re-split, so noise cannot
 # make this backtrack.
@@ -177,7 +180,7 @@ def money_with_text(s: str) -> tuple[Decimal, str] | None:
     ``"对方欠我大概20万左右"`` → ``(Decimal("200000"), "大概20万左右")``: a form keeps both,
     the number for arithmetic and the words for the record. Needs a unit, as ``money`` does.
     """
-    found = _money_match(s)
+    found = _money_match(_W_FOR_WAN.sub("万", s))
     if found is None:
         return None
     value, start, end = found

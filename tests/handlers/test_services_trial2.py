@@ -1,0 +1,80 @@
+"""The second member trial of the four services, as transcripts through the webhook: the
+answers that landed in the wrong place, the phrasings that were not understood, and the
+replies that forgot the new services."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dev.chat import reply_text
+from bot.extensions import db
+from bot.models import Case
+from bot.services.cases import engine
+from bot.services.clock import local_now
+from tests.conftest import WeChat
+from tests.factories import MemberFactory
+from tests.services.service_fixtures import *  # noqa: F403 (the service fixtures)
+
+
+def image(wechat: WeChat, media_id: str) -> str:
+    status, body = wechat.send("image", PicUrl="http://example.invalid/a.jpg", MediaId=media_id)
+    assert status == 200
+    return reply_text(body)
+
+
+def fresh(case: Case) -> Case:
+    db.session.rollback()
+    return db.session.get(Case, case.id)
+
+
+@pytest.fixture
+def missing(app, wechat, svc) -> Case:
+    """A 代办 case of the member's that waits for a material the 代办员 asked for."""
+    MemberFactory(
+        name="周强", company="示范市周记贸易商行", mobile="13900000009",
+        openid=wechat.openid, chamber=svc.zhejiang,
+    )  # fmt: skip
+    wechat.say("老家的户口迁移能帮忙代办吗")
+    wechat.say("1")
+    wechat.say("从常山县迁到示范市，给我本人办")
+    wechat.say("完成")
+    wechat.say("跳过")
+    wechat.say("同意")
+    wechat.say("1")
+    case = Case.query.one()
+    today = local_now(app.config).date()
+    engine.act(db.session, case, "take", svc.agent, today=today)
+    engine.act(
+        db.session, case, "ask_materials", svc.agent, today=today,
+        data={"missing": "参保缴费凭证"},
+    )  # fmt: skip
+    db.session.commit()
+    assert case.status == "待补材料"
+    return case
+
+
+# -- 4, 13: the loan's term and amount ------------------------------------------------------
+@pytest.mark.parametrize("said", ["300w", "没有抵押", "不知道"])
+def test_the_loan_term_must_be_a_term(app, wechat, svc, said):
+    wechat.say("我要融资")
+    wechat.say("300万")
+    wechat.say("流动资金")
+    again = wechat.say(said)
+    assert "期限" in again and "1年" in again
+    assert "担保" in wechat.say("6个月")
+
+
+@pytest.mark.parametrize("said", ["300w", "300W", "1.5w"])
+def test_w_is_wan_in_an_amount(app, wechat, svc, said):
+    wechat.say("我要融资")
+    asked = wechat.say(said)
+    assert "单位" not in asked and "用途" in asked
+
+
+# -- 7: 补材料 in members' words -------------------------------------------------------------
+@pytest.mark.parametrize(
+    "said", ["材料我补一下", "我要补交材料", "补充材料", "补交材料", "材料补好了"]
+)
+def test_supplying_materials_in_own_words(app, wechat, svc, missing, said):
+    reopened = wechat.say(said)
+    assert missing.number in reopened and "参保缴费凭证" in reopened
