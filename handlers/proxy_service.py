@@ -276,6 +276,10 @@ def supplied(turn: Turn, values: dict[str, Any], key: str) -> Submitted:
     if case is None or case.openid != turn.user_id or case.status != proxy.MISSING:
         raise FormEnded("replies/proxy_service/nothing_missing.txt")
     files = len(values.get("files") or [])
+    if not files and not values.get("remark"):
+        # Nothing sent and nothing said: no supplement to record; the case keeps waiting.
+        raise FormEnded("replies/proxy_service/nothing_sent.txt", number=case.number)
+    provider = (case.data or {}).get("provider") or {}
     cases.act(
         turn.db,
         case,
@@ -291,7 +295,8 @@ def supplied(turn: Turn, values: dict[str, Any], key: str) -> Submitted:
         {
             "number": case.number,
             "files": files,
-            "assignee": cases.member_context(turn.db, case)["assignee"],
+            # The 代办员 the request went to, by name; the department when none is known.
+            "assignee": provider.get("name") or cases.member_context(turn.db, case)["assignee"],
         },
     )
     return Submitted(case.number, reply)

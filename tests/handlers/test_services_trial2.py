@@ -78,3 +78,23 @@ def test_w_is_wan_in_an_amount(app, wechat, svc, said):
 def test_supplying_materials_in_own_words(app, wechat, svc, missing, said):
     reopened = wechat.say(said)
     assert missing.number in reopened and "参保缴费凭证" in reopened
+
+
+# -- 6: 补材料 with nothing sent -------------------------------------------------------------
+def test_nothing_sent_is_not_recorded_as_supplied(app, wechat, svc, missing):
+    wechat.say("补材料")
+    assert "已收到" in image(wechat, "media-1")
+    assert "取消" in wechat.say("取消")
+    wechat.say("补材料")
+    wechat.say("完成")
+    reply = wechat.say("没有")
+    assert "已收到" not in reply and "材料" in reply
+    case = fresh(missing)
+    assert case.status == "待补材料" and "supplied" not in case.data
+    # Sent this time: the 代办员 is named, not the department.
+    wechat.say("补材料")
+    image(wechat, "media-2")
+    wechat.say("完成")
+    done = wechat.say("没有")
+    assert "已收到" in done and "王代办员" in done
+    assert fresh(missing).status == "办理中"
