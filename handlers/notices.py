@@ -19,6 +19,7 @@ from bot.services.notices import compose
 intent = Intent(
     "notices",
     description="最新通知公告",
+    menu_keys=("NOTICES",),
     commands=("最新通知", "通知公告", "查看通知"),
     # "通知3" opens the third of the list; "#通知…" is an admin's draft (normalised text).
     patterns=(r"^通知\d{1,2}$", r"^#通知"),

@@ -57,8 +57,8 @@ def test_follow_menu_and_text(page) -> None:
     expect(bot_bubbles(page).filter(has_text="欢迎")).to_be_visible()
     expect(page.locator(".sys.hint")).to_have_count(0)
 
-    # 服务大厅 -> 联系我们 sends a CLICK event; the reply has the phone number.
-    page.get_by_role("button", name="服务大厅").click()
+    # 政策咨询 -> 联系我们 sends a CLICK event; the reply has the phone number.
+    page.get_by_role("button", name="政策咨询").click()
     item = page.get_by_role("menuitem", name="联系我们")
     expect(item).to_be_visible()
     item.click()
