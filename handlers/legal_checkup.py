@@ -14,6 +14,7 @@ working days. Free of charge by default: the wording comes from ``ORG_LEGAL_CHEC
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.dialogue.forms.spec import DONE, SKIP, Choice, Number, Slot, Submitted
@@ -28,11 +29,20 @@ from bot.services.cases import engine as cases
 from bot.services.cases import legal_checkup
 from handlers import validators
 
+_CHANGE = re.compile(
+    r"(?:取消|改|换|推迟|延期|调整|提前|推后|不去|不做|不要|退).{0,6}体检"
+    r"|体检.{0,8}(?:取消|改|换个?时间|推迟|延期|调整|提前|推后|往后|不去了|不做了"
+    r"|不要了|退掉)"
+)
+
 intent = Intent(
     "legal_checkup",
     description="预约法治体检",
     menu_keys=("LEGAL_CHECKUP",),
     commands=("预约法治体检", "法治体检预约", "我要预约法治体检", "预约法律体检"),
+    # Cancelling or changing a booking ("取消体检预约", "我想改一下体检时间"): explained, never
+    # a new booking (tried before the classifier, which would start the form).
+    patterns=(_CHANGE.pattern,),
 )
 
 # The values are legal_checkup.AREAS; the aliases are the words enterprises use for them.
@@ -101,6 +111,22 @@ book = intent.form(
     collects_media="files",
     owner_kind="case",  # attachments belong to the case number
 )  # fmt: skip
+
+
+@intent.handler
+def start(turn: Turn) -> Reply:
+    """Start the booking; a member cancelling or changing one is told how (staff do it)."""
+    if turn.message.msg_type == "event" or not _CHANGE.search(normalise(turn.message.text)):
+        return turn.start_form("legal_checkup")
+    booked = [
+        c
+        for c in cases.of_member(turn.db, turn.user_id)
+        if c.kind == legal_checkup.NAME and not legal_checkup.KIND.is_final(c.status)
+    ]
+    return Reply(
+        "replies/legal_checkup/change.txt",
+        {"cases": booked[:3], "phone": turn.org.get("phone")},
+    )
 
 
 @book.on_prefill

@@ -98,3 +98,21 @@ def test_nothing_sent_is_not_recorded_as_supplied(app, wechat, svc, missing):
     done = wechat.say("没有")
     assert "已收到" in done and "王代办员" in done
     assert fresh(missing).status == "办理中"
+
+
+# -- 5: cancelling or changing a booked check-up -------------------------------------------
+@pytest.mark.parametrize("said", ["取消体检预约", "我想改一下体检时间", "体检能不能推迟几天"])
+def test_changing_a_booking_is_explained_not_a_new_form(app, wechat, svc, said):
+    reply = wechat.say(said)
+    assert "企业名称" not in reply and "人工" in reply
+    assert "行业" not in wechat.say("我想改一下体检时间")  # no form took it as the company
+    assert Case.query.count() == 0
+
+
+# -- 11: a flexible preference for the check-up's day -----------------------------------------
+@pytest.mark.parametrize("said", ["月底前", "月底前都行", "这个月内", "尽快", "随便哪天"])
+def test_a_flexible_day_is_recorded_as_said(app, wechat, svc, said):
+    for text in ("预约法治体检", "示范市青禾科技有限公司", "软件", "30", "合同"):
+        wechat.say(text)
+    asked = wechat.say(said)
+    assert "哪一天" not in asked and "上门" in asked
