@@ -71,12 +71,21 @@ if tuple(c.value for c in MODES) != legal_checkup.MODES:
     raise RuntimeError("handlers.legal_checkup.MODES must offer legal_checkup.MODES")
 
 
+# A preference with no one day in it, which staff can arrange all the same.
+_FLEXIBLE = re.compile(
+    r"月底|月初|月中|月内|本月|这个月|下个?月|尽快|越快越好|尽早|马上|随时|随便|哪天都|都行|都可以"
+    r"|都方便|有空|近期|最近|这几天|过几天|工作日|周末|年前|年底|年内|节前|节后|听安排|你们定|看安排"
+)
+
+
 def preferred(turn: Turn, text: str) -> str:
     """When the member would like it, as typed ("下周三上午或周四"): a day must be
     understood, and not one that has passed."""
     today = turn.local_now().date()
     found = extract(text, today=today).get("date")
     if not found:
+        if _FLEXIBLE.search(normalise(text)):
+            return text  # "月底前都行", "尽快": kept as said, for staff to arrange
         raise Invalid("replies/legal_checkup/invalid_preferred.txt")
     if found < today.isoformat():
         raise Invalid("replies/common/date_in_past.txt", label="希望的体检时间")
