@@ -116,3 +116,16 @@ def test_a_flexible_day_is_recorded_as_said(app, wechat, svc, said):
         wechat.say(text)
     asked = wechat.say(said)
     assert "哪一天" not in asked and "上门" in asked
+
+
+# -- 17, 18: the replies that name what the bot does -----------------------------------------
+@pytest.mark.parametrize("said", ["你好", "拜拜", "帮我写一首诗"])
+def test_greeting_goodbye_and_out_of_scope_name_the_new_services(app, wechat, said):
+    reply = wechat.say(said)
+    for name in ("法治体检", "融资", "代办", "招商"):
+        assert name in reply
+
+
+def test_no_cases_yet_names_every_service(app, wechat, svc):
+    reply = wechat.say("我的申请办得怎么样了")
+    assert "还没有" in reply and "法治体检" in reply and "商会代办" in reply
