@@ -13,16 +13,22 @@ from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
 from bot.dialogue.turn import Turn
 from bot.models import AdminUser, Notice
+from bot.nlu.entities.numbers import small_int
 from bot.services import clock
 from bot.services.notices import compose
+
+_NTH = re.compile(
+    r"^(?:看|看看|打开|点开|我要看|我看)?第([一二两三四五六七八九十\d]{1,3})条(?:通知)?$"
+)
 
 intent = Intent(
     "notices",
     description="最新通知公告",
     menu_keys=("NOTICES",),
     commands=("最新通知", "通知公告", "查看通知"),
-    # "通知3" opens the third of the list; "#通知…" is an admin's draft (normalised text).
-    patterns=(r"^通知\d{1,2}$", r"^#通知"),
+    # "通知3" opens the third of the list; "#通知…" is an admin's draft (normalised text);
+    # "第一条", "看第2条通知": a notice of the list (notices are counted in 条).
+    patterns=(r"^通知\d{1,2}$", r"^#通知", _NTH.pattern),
 )
 LIST_SIZE = 8
 _DRAFT = re.compile(r"^\s*[#＃]\s*通知[\s:：]*")
@@ -51,7 +57,12 @@ def _picked(turn: Turn) -> int | None:
     if choice is not None and turn.state.choice_kind == intent.name:
         return int(choice)
     found = re.fullmatch(r"通知(\d{1,2})", turn.text)
-    return int(found.group(1)) if found else None
+    if found:
+        return int(found.group(1))
+    nth = _NTH.fullmatch(turn.text)
+    if nth:
+        return small_int(nth.group(1))
+    return None
 
 
 def _open(turn: Turn, number: int) -> Reply:

@@ -8,11 +8,12 @@ import pytest
 
 from bot.dev.chat import reply_text
 from bot.extensions import db
-from bot.models import Case
+from bot.models import Case, Notice, utcnow
 from bot.services.cases import engine
 from bot.services.clock import local_now
+from bot.services.notices import compose
 from tests.conftest import WeChat
-from tests.factories import MemberFactory
+from tests.factories import FollowerFactory, MemberFactory
 from tests.services.service_fixtures import *  # noqa: F403 (the service fixtures)
 
 
@@ -129,3 +130,22 @@ def test_greeting_goodbye_and_out_of_scope_name_the_new_services(app, wechat, sa
 def test_no_cases_yet_names_every_service(app, wechat, svc):
     reply = wechat.say("我的申请办得怎么样了")
     assert "还没有" in reply and "法治体检" in reply and "商会代办" in reply
+
+
+# -- 8: "第一条" after the notices -----------------------------------------------------------
+def sent_notice(title: str, body: str) -> Notice:
+    row = compose.create(db.session, title=title, body=body, summary="摘要", actor="ada")
+    row.status, row.started_at = "sent", utcnow()
+    db.session.commit()
+    return row
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_the_first_one_after_the_notices_is_the_first_notice(app, wechat, listed):
+    FollowerFactory(openid=wechat.openid)
+    sent_notice("关于年会的通知", "年会定于周五。")
+    sent_notice("关于培训报名的通知", "请于本周五前报名。")
+    if listed:
+        assert "关于培训报名的通知" in wechat.say("看看通知")
+    opened = wechat.say("第一条" if listed else "看第1条通知")
+    assert "招商" not in opened and "请于本周五前报名。" in opened
