@@ -12,6 +12,8 @@ federation's economic-service department, which gets in touch within 5 working d
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
 from bot.dialogue.forms.spec import DONE, SKIP, Choice, Money, Slot, Submitted
@@ -19,6 +21,7 @@ from bot.dialogue.intents import Intent
 from bot.dialogue.replies import Reply
 from bot.dialogue.turn import Turn
 from bot.errors import Invalid
+from bot.nlu.entities.numbers import money_with_text
 from bot.nlu.normalise import normalise
 from bot.services import members
 from bot.services.cases import engine as cases
@@ -59,6 +62,50 @@ def named(turn: Turn, text: str) -> str:
     return text
 
 
+# -- answers that belong to another question: kept there, and this one asked again --------
+_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+PROJECT_MIN = 10
+
+
+def _keep_amount(turn: Turn, text: str) -> str:
+    """The amount said in ``text``, kept for the 投资额 slot when it has none yet; the words
+    of the amount ("投资大概5个亿"), or "" when there is none."""
+    found = money_with_text(text)
+    if found is None:
+        return ""
+    yuan, said = found
+    if "amount" not in turn.state.values:  # stored as the money kind stores it
+        plain = yuan.quantize(Decimal(1)) if yuan == yuan.to_integral_value() else yuan
+        turn.state.values["amount"] = {"yuan": str(plain), "text": said}
+    return said
+
+
+def project(turn: Turn, text: str) -> str:
+    """The project's description; an amount in it is kept as the amount, a contact alone
+    (张总 13700001111) is kept as the contact and the project asked again."""
+    value = text.strip()
+    # "投资大概5个亿" is the amount; "年产值5000万" in a long description is not.
+    said = _keep_amount(turn, value) if "投资" in value or len(value) < PROJECT_MIN else ""
+    phone = _MOBILE.search(value)
+    if phone is not None and len(_MOBILE.sub("", value).strip()) < PROJECT_MIN:
+        turn.state.values.setdefault("their_contact", value[:200])
+        raise Invalid("replies/investment_lead/what_is_contact.txt")
+    if len(value) < PROJECT_MIN:
+        if said:
+            raise Invalid("replies/investment_lead/what_after_amount.txt", amount=said)
+        raise Invalid("replies/common/too_short.txt", min_len=PROJECT_MIN)
+    return value
+
+
+def landing_place(turn: Turn, text: str) -> str:
+    """Where it may land; an amount alone (0.5亿) is the amount, and the place asked again."""
+    value = text.strip()
+    said = _keep_amount(turn, value)
+    if said and len(value.replace(said, "").strip(" ，,。")) < 2:
+        raise Invalid("replies/investment_lead/where_is_amount.txt", amount=said)
+    return value
+
+
 def contact_name(turn: Turn, text: str) -> str:
     if normalise(text) in DONE | SKIP:
         raise Invalid("replies/common/invalid_name.txt")
@@ -68,8 +115,9 @@ def contact_name(turn: Turn, text: str) -> str:
 lead = intent.form(
     Slot("lead_type", "线索类型", "choice", options=LEAD_TYPES, mention=True),
     Slot("who", "投资方或项目方", validate=named, min_len=2, max_len=200, free_text=True),
-    Slot("what", "项目情况", min_len=10, max_len=2000, free_text=True),
-    Slot("where", "意向落地地点", optional=True, max_len=200, free_text=True),
+    Slot("what", "项目情况", validate=project, min_len=2, max_len=2000, free_text=True),
+    Slot("where", "意向落地地点", validate=landing_place, optional=True, max_len=200,
+         free_text=True),
     Slot("amount", "投资额", "money", entity="money", optional=True),
     Slot("their_contact", "对方联系方式", numeric=True, min_len=2, max_len=200, free_text=True),
     Slot("files", "相关资料", "media", optional=True),

@@ -149,3 +149,35 @@ def test_the_first_one_after_the_notices_is_the_first_notice(app, wechat, listed
         assert "关于培训报名的通知" in wechat.say("看看通知")
     opened = wechat.say("第一条" if listed else "看第1条通知")
     assert "招商" not in opened and "请于本周五前报名。" in opened
+
+
+# -- 10: 招商线索 answers in their own fields ----------------------------------------------
+def lead_to_the_project_question(wechat: WeChat) -> None:
+    wechat.say("提供招商线索")
+    wechat.say("1")
+    assert "项目" in wechat.say("宁波甬兴机械有限公司 陈总")
+
+
+def test_an_amount_at_the_project_question_is_kept_as_the_amount(app, wechat, svc):
+    lead_to_the_project_question(wechat)
+    again = wechat.say("投资大概5个亿")
+    assert "大概5个亿" in again and "项目情况" in again  # kept, and the project still asked
+    assert "落地" in wechat.say("汽车零部件生产，要50亩工业用地")
+    assert "联系" in wechat.say("高新区")  # the amount is not asked again
+
+
+def test_a_contact_at_the_project_question_is_not_the_project(app, wechat, svc):
+    lead_to_the_project_question(wechat)
+    again = wechat.say("张总 13700001111")
+    assert "项目" in again and "落地" not in again
+    wechat.say("汽车零部件生产，要50亩工业用地")
+    wechat.say("高新区")
+    assert "资料" in wechat.say("2亿")  # the contact is not asked again
+
+
+def test_an_amount_is_not_the_landing_place(app, wechat, svc):
+    lead_to_the_project_question(wechat)
+    assert "落地" in wechat.say("汽车零部件生产，要50亩工业用地")
+    again = wechat.say("0.5亿")
+    assert "落地" in again and "0.5亿" in again
+    assert "联系" in wechat.say("高新区")  # 0.5亿 kept as the amount
