@@ -27,6 +27,8 @@ intent = Intent(
     description="办理进度",
     menu_keys=("CASE_STATUS",),
     commands=("查进度", "进度查询", "我的调解进度", "我的进度", "我反映的事怎么样了"),
+    # "我的申请办得怎么样了" at a form's question is answered, and the question asked again.
+    interrupts_forms=True,
 )
 
 LISTED = 5  # a WeChat reply holds about this many cases readably

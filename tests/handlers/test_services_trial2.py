@@ -181,3 +181,11 @@ def test_an_amount_is_not_the_landing_place(app, wechat, svc):
     again = wechat.say("0.5亿")
     assert "落地" in again and "0.5亿" in again
     assert "联系" in wechat.say("高新区")  # 0.5亿 kept as the amount
+
+
+def test_asking_for_progress_inside_a_form_is_answered(app, wechat, svc):
+    for text in ("预约法治体检", "示范市青禾科技有限公司", "软件", "30"):
+        wechat.say(text)
+    reply = wechat.say("我的申请办得怎么样了")
+    assert "还没有" in reply and "重点检查" in reply  # answered, then the question again
+    assert "哪天" in wechat.say("合同")
