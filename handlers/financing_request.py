@@ -60,7 +60,16 @@ GUARANTEES = (
 if tuple(c.value for c in GUARANTEES) != financing.GUARANTEES:
     raise RuntimeError("handlers.financing_request.GUARANTEES must offer financing.GUARANTEES")
 
-REVENUES = tuple(Choice(r, r) for r in financing.REVENUES)
+# Also as members type them: "500万以下", "500万-2000万", "2000万到1亿", "1亿以上".
+_REVENUE_ALIASES = (
+    ("500万以下", "五百万以下", "不到500万"),
+    ("500万-2000万", "500-2000万", "500万到2000万", "500万至2000万", "500万—2000万"),
+    ("2000万-1亿", "2000万到1亿", "2000万至1亿", "2000万—1亿"),
+    ("1亿以上", "一亿以上", "超过1亿", "上亿"),
+)
+REVENUES = tuple(
+    Choice(r, r, aliases) for r, aliases in zip(financing.REVENUES, _REVENUE_ALIASES, strict=True)
+)
 
 
 def loan_amount(turn: Turn, value: Money) -> Money:

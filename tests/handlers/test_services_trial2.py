@@ -189,3 +189,11 @@ def test_asking_for_progress_inside_a_form_is_answered(app, wechat, svc):
     reply = wechat.say("我的申请办得怎么样了")
     assert "还没有" in reply and "重点检查" in reply  # answered, then the question again
     assert "哪天" in wechat.say("合同")
+
+
+# -- 22: option words as members type them ----------------------------------------------------
+@pytest.mark.parametrize("said", ["500万以下", "1亿以上", "2000万到1亿"])
+def test_revenue_ranges_as_typed(app, wechat, svc, said):
+    for text in ("我要融资", "300万", "流动资金", "1年", "信用"):
+        wechat.say(text)
+    assert "企业名称" in wechat.say(said)
