@@ -105,6 +105,15 @@ def item(turn: Turn, case: Case) -> dict[str, Any]:
     state = kind.state(case.status)
     context = cases.revive(cases.member_context(turn.db, case))
     last = cases.last_member_event(case)
+    # The member's own step (补材料 supplied) is news to the status line too: the change
+    # they were told before it ("待补材料：…") is stale once they have answered it.
+    own = [
+        e
+        for e in case.events
+        if e.actor == cases.MEMBER and e.action != "submit" and e.to_status == case.status
+    ]
+    if own and (last is None or own[-1].at >= last.at):
+        last = own[-1]
     change = ""
     if last is not None:
         change = render(

@@ -197,3 +197,14 @@ def test_revenue_ranges_as_typed(app, wechat, svc, said):
     for text in ("我要融资", "300万", "流动资金", "1年", "信用"):
         wechat.say(text)
     assert "企业名称" in wechat.say(said)
+
+
+# -- 23: the status line after materials were supplied ------------------------------------------
+def test_progress_after_supplying_is_not_the_old_request(app, wechat, svc, missing):
+    assert "待补材料：参保缴费凭证" in wechat.say("查进度")
+    wechat.say("补材料")
+    image(wechat, "media-3")
+    wechat.say("完成")
+    assert "已收到" in wechat.say("没有")
+    progress = wechat.say("查进度")
+    assert "办理中" in progress and "已补交材料" in progress and "待补材料" not in progress
