@@ -66,6 +66,13 @@ if tuple(c.value for c in AREAS) != legal_checkup.AREAS:
 MODES = (
     Choice("上门体检", "律师上门体检", ("上门", "来公司", "来厂里", "到企业", "现场")),
     Choice("集中体检", "参加集中体检日", ("集中", "体检日", "商会统一", "一起做", "集中体检")),
+    # Not a bare 线上 ("线上预约" in a first message is no wish for an online check-up).
+    Choice(
+        "线上体检",
+        "线上视频体检",
+        ("线上体检", "线上就行", "线上吧", "线上的", "线上可以", "线上也行", "线上方式", "线上做")
+        + ("视频", "远程", "网上体检", "腾讯会议"),
+    ),
 )
 if tuple(c.value for c in MODES) != legal_checkup.MODES:
     raise RuntimeError("handlers.legal_checkup.MODES must offer legal_checkup.MODES")

@@ -208,3 +208,10 @@ def test_progress_after_supplying_is_not_the_old_request(app, wechat, svc, missi
     assert "已收到" in wechat.say("没有")
     progress = wechat.say("查进度")
     assert "办理中" in progress and "已补交材料" in progress and "待补材料" not in progress
+
+
+def test_an_online_check_up_is_a_mode(app, wechat, svc):
+    for text in ("预约法治体检", "示范市青禾科技有限公司", "软件", "30", "合同", "下周三"):
+        wechat.say(text)
+    asked = wechat.say("线上就行")
+    assert "怎么做体检" not in asked and "资料" in asked

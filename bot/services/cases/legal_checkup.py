@@ -41,7 +41,7 @@ NAME = "legal_checkup"
 # The areas a check-up may look at (several may be picked).
 AREAS = ("合同", "劳动用工", "知识产权", "税务合规", "融资担保", "公司治理")
 MIXED = "综合"  # the category of a check-up of several areas
-MODES = ("上门体检", "集中体检")
+MODES = ("上门体检", "集中体检", "线上体检")
 
 BOOKED, ARRANGED, CHECKED = "已预约", "已安排", "已体检"
 REPORTED, VISITED, CANCELLED = "已出报告", "已回访", "已取消"
