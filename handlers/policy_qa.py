@@ -67,8 +67,8 @@ def _with_offer(turn: Turn, topic: str, reply: Reply) -> Reply:
     """The answer, and the entry's offer to start its form when it makes one."""
     entry = turn.kb.entry(topic)
     form = getattr(entry, "offer", "") if entry is not None else ""
-    if not form or turn.forms is None or form not in turn.forms.forms:
-        return reply
+    if not form or turn.degraded or turn.forms is None or form not in turn.forms.forms:
+        return reply  # in an outage the answer alone: a "回复1" could not be remembered
     turn.state.choices = [f"{OFFER}{form}"]
     turn.state.choice_kind = intent.name
     return Reply(

@@ -127,6 +127,7 @@ class Dispatcher:
             config=self.config,
             forms=self.forms,
             links=self.links,
+            degraded=degraded,
         )
         outcome = Outcome(reply="", state=state)
         try:

@@ -57,6 +57,8 @@ class Turn:
     notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     # Made once by the factory and shared by every turn (never built per message).
     links: LinkBuilder = no_links
+    # Redis is down: nothing offered now could be remembered (no form, no numbered choice).
+    degraded: bool = False
 
     def local_now(self) -> datetime:
         """This turn's moment in the organisation's wall-clock time (naive local)."""
