@@ -187,6 +187,9 @@ class FormEngine:
         if slot is None:
             return self._next(turn, form)
         if slot.kind == "media" and text in DONE | SKIP:
+            if not slot.optional and not state.values.get(slot.name):
+                needed = render(Reply("replies/common/media_required.txt", {"label": slot.label}))
+                return self._reask(turn, form, slot, needed)
             state.values.setdefault(slot.name, [])
             return self._advance(turn, form, slot)
         if slot.optional and slot.kind not in ("yes_no", "consent") and text in SKIP:
