@@ -44,4 +44,3 @@ def test_bounded_int_parses_only_what_a_bigint_holds():
     assert bounded_int("-3", 1) == 1 and bounded_int("-3", 1, minimum=-5) == -3
     assert bounded_int("１２", 1) == 1  # full-width digits are not an id
     assert bounded_int("abc") is None and bounded_int(None, 0) == 0
-
