@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -95,6 +96,10 @@ class ChoreScheduler(CronScheduler):
         if self._stopping:
             return
         self._stopping = True
+        # From here on further SIGTERMs are ignored by the OS itself: one arriving while the
+        # interpreter shuts down (when Python has put the default action back) would kill
+        # the process mid step-down instead of letting it exit cleanly.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         super()._request_stop(signum, frame)  # type: ignore[no-untyped-call]
 
     def start(self) -> None:
